@@ -1,0 +1,100 @@
+/**
+ * RFC 3339 date-times to and from epoch microseconds, with calendar arithmetic of our own so that
+ * microseconds survive (a JS Date keeps milliseconds) and the core reads no clock.
+ */
+import type { EpochMicros } from './types.js'
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+
+const MICROS_PER_DAY = 86_400_000_000
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: the range of Python's datetime. */
+const MIN_MICROS = daysFromCivil(1, 1, 1) * MICROS_PER_DAY
+const MAX_MICROS = daysFromCivil(10_000, 1, 1) * MICROS_PER_DAY - 1
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146_097 + doe - 719_468
+}
+
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719_468
+  const era = Math.floor(z / 146_097)
+  const doe = z - era * 146_097
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  )
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp < 10 ? mp + 3 : mp - 9
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day]
+}
+
+const daysInMonth = (year: number, month: number): number =>
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31
+
+/**
+ * Parses an RFC 3339 date-time. Digits past the sixth fractional one are dropped (truncated).
+ * A leap second (`:60`) is accepted and lands on the next second, as POSIX time counts it.
+ * Returns undefined for anything else, including instants outside years 1–9999 UTC.
+ */
+export function parseRfc3339(text: string): EpochMicros | undefined {
+  const m = RFC3339.exec(text)
+  if (!m) return undefined
+  const [, y, mo, d, h, mi, s, frac = '', , sign, oh, om] = m
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  const hour = Number(h)
+  const minute = Number(mi)
+  const second = Number(s)
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
+  if (hour > 23 || minute > 59 || second > 60) return undefined
+  let offsetMinutes = 0
+  if (sign !== undefined) {
+    const offH = Number(oh)
+    const offM = Number(om)
+    if (offH > 23 || offM > 59) return undefined
+    offsetMinutes = (sign === '-' ? -1 : 1) * (offH * 60 + offM)
+  }
+  const micros = Number(frac.slice(0, 6).padEnd(6, '0'))
+  const seconds =
+    daysFromCivil(year, month, day) * 86_400 +
+    hour * 3600 +
+    minute * 60 +
+    second -
+    offsetMinutes * 60
+  const total = seconds * 1_000_000 + micros
+  return total < MIN_MICROS || total > MAX_MICROS ? undefined : total
+}
+
+const pad = (n: number, width: number): string => String(n).padStart(width, '0')
+
+/** Formats as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always six fractional digits (SPEC §2.5). */
+export function formatMicros(t: EpochMicros): string {
+  const days = Math.floor(t / MICROS_PER_DAY)
+  let rest = t - days * MICROS_PER_DAY
+  const [year, month, day] = civilFromDays(days)
+  const hour = Math.floor(rest / 3_600_000_000)
+  rest -= hour * 3_600_000_000
+  const minute = Math.floor(rest / 60_000_000)
+  rest -= minute * 60_000_000
+  const second = Math.floor(rest / 1_000_000)
+  const micros = rest - second * 1_000_000
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}.${pad(micros, 6)}Z`
+}
+
+/** Unix milliseconds of an instant, rounded down. */
+export const microsToMillis = (t: EpochMicros): number => Math.floor(t / 1000)

@@ -1,0 +1,47 @@
+/** The command dispatcher: parses the command, maps failures to exit codes. */
+import { DERIVE_HELP, runDerive, type CommandIo } from './commands/derive.js'
+import { AssetstreamError } from './errors.js'
+
+const HELP = `Usage: assetstream <command> [options]
+
+Derives Prefect artifact and asset events from task-run lifecycle messages.
+
+Commands:
+  derive      derive events from JSON lines on stdin, no Kafka needed
+
+Run "assetstream <command> --help" for a command's options.
+Exit status: 0 success, 1 runtime failure (or rejected input for derive), 2 usage or configuration error.
+`
+
+type Command = (argv: readonly string[], io: CommandIo) => Promise<number>
+const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
+  derive: { run: runDerive, help: DERIVE_HELP },
+}
+
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP)
+    return name === undefined ? 2 : 0
+  }
+  const command = COMMANDS[name]
+  if (command === undefined) {
+    io.stderr.write(`assetstream: unknown command ${JSON.stringify(name)}\n\n${HELP}`)
+    return 2
+  }
+  try {
+    return await command.run(rest, io)
+  } catch (e) {
+    const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    if (usage) {
+      io.stderr.write(`assetstream ${name}: ${(e as Error).message}\n\n${command.help}`)
+      return 2
+    }
+    if (e instanceof AssetstreamError) {
+      io.stderr.write(`assetstream ${name}: [${e.code}] ${e.message}\n`)
+      return e.code === 'invalid_config' || e.code === 'usage' ? 2 : 1
+    }
+    io.stderr.write(`assetstream ${name}: ${(e as Error).stack ?? String(e)}\n`)
+    return 1
+  }
+}
