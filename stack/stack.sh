@@ -70,7 +70,9 @@ live_pid() { # $1 pidfile, $2 cmdline marker
   pid="$(cat "$1" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
+  local cmdline
+  cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$2"* ]] || return 1
   echo "$pid"
 }
 broker_pid() { live_pid "$K_PID" "kafka.Kafka"; }
@@ -78,10 +80,21 @@ registry_pid() { live_pid "$R_PID" "quarkus-run.jar"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A real Kafka request over bash /dev/tcp: ApiVersions v0 (api_key 18), correlation id 7, client id "s".
+# Ready when the response carries correlation id 7 and error_code 0.
+broker_api_ok() {
+  local resp
+  resp="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+    printf "\x00\x00\x00\x0b\x00\x12\x00\x00\x00\x00\x00\x07\x00\x01s" >&3
+    head -c 10 <&3 | od -An -tx1' "$KAFKA_PORT" 2>/dev/null)" || return 1
+  resp="${resp//[[:space:]]/}"
+  [[ "${resp:8:12}" == "000000070000" ]]
+}
 broker_ready() {
-  port_open "$KAFKA_PORT" || return 1
-  # KafkaRaftServer logs "Kafka Server started" after the broker is unfenced and serving requests
-  grep -q "Kafka Server started" "$K_LOG" 2>/dev/null
+  # KafkaRaftServer logs "Kafka Server started" once the broker is registered, unfenced and serving;
+  # then confirm with a real ApiVersions round trip on the client port.
+  grep -q "Kafka Server started" "$K_LOG" 2>/dev/null || return 1
+  broker_api_ok
 }
 registry_ready() {
   local body
@@ -95,6 +108,7 @@ spawn() { # $1 pidfile, $2 logfile, $3 workdir, rest: command
   local pidfile="$1" logfile="$2" workdir="$3"; shift 3
   (
     cd "$workdir" || exit 1
+    exec 9>&-   # do not let the JVM inherit the stack lock
     exec setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null
   ) >/dev/null 2>&1 </dev/null &
   local i
@@ -137,9 +151,13 @@ wait_ready() { # $1 name, $2 ready-fn, $3 pid-fn, $4 logfile
 }
 
 # ---------------------------------------------------------------- artifacts
-mvn_run() { # shellcheck disable=SC2086
+MVN_LOG="$STACK_DIR/maven.log"
+mvn_run() { # output goes to .stack/maven.log, shown on failure
   command -v mvn >/dev/null || die "maven (mvn) not found"
-  mvn -B -q -Dstyle.color=never $STACK_MVN_ARGS "$@" >&2
+  # shellcheck disable=SC2086
+  if ! mvn -B -Dstyle.color=never $STACK_MVN_ARGS "$@" >>"$MVN_LOG" 2>&1; then
+    log "maven failed; last 50 lines of $MVN_LOG:"; tail -n 50 "$MVN_LOG" >&2; return 1
+  fi
 }
 
 ensure_kafka_artifacts() {
@@ -156,11 +174,16 @@ ensure_kafka_artifacts() {
 ensure_registry_artifacts() {
   [[ -f "$R_APP/.unpacked" && -f "$R_APP/quarkus-run.jar" ]] && return 0
   log "resolving io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all via Maven into $R_APP"
-  rm -rf "$R_APP"; mkdir -p "$R_APP"
-  # unpack has requiresProject=false; run from the stack dir so no project pom is picked up
-  (cd "$STACK_DIR" && mvn_run "$MAVEN_DEP_PLUGIN:unpack" \
+  local dl="$R_APP.download"
+  rm -rf "$R_APP" "$dl"; mkdir -p "$R_APP" "$dl"
+  # dependency:copy (requiresProject=false) fetches the tarball through ~/.m2; we untar it ourselves.
+  # (dependency:unpack would work too, but without a project it writes marker files into a literal
+  #  '${project.basedir}/target' dir and skips re-unpacking when they exist.)
+  (cd "$STACK_DIR" && mvn_run "$MAVEN_DEP_PLUGIN:copy" \
     -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
-    -DoutputDirectory="$R_APP") || die "maven unpack of apicurio failed"
+    -DoutputDirectory="$dl") || die "maven copy of apicurio failed"
+  tar -xzf "$dl/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" -C "$R_APP" || die "untar of apicurio failed"
+  rm -rf "$dl"
   [[ -f "$R_APP/quarkus-run.jar" ]] || die "unpacked apicurio has no quarkus-run.jar"
   touch "$R_APP/.unpacked"
 }
@@ -288,6 +311,11 @@ status() {
 
 mkdir -p "$STACK_DIR"
 cmd="${1:-}"
+# serialize concurrent invocations (e.g. parallel test workers calling `up`); status needs no lock
+if [[ "$cmd" != status ]] && command -v flock >/dev/null; then
+  exec 9>"$STACK_DIR/.lock"
+  flock -w $((STACK_TIMEOUT * 2 + 60)) 9 || die "could not acquire $STACK_DIR/.lock"
+fi
 case "$cmd" in
   up)
     # resolve both first so a cold run downloads before starting any JVM

@@ -8,9 +8,12 @@ const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
 
 const MICROS_PER_DAY = 86_400_000_000
-/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: the range of Python's datetime. */
-const MIN_MICROS = daysFromCivil(1, 1, 1) * MICROS_PER_DAY
-const MAX_MICROS = daysFromCivil(10_000, 1, 1) * MICROS_PER_DAY - 1
+/**
+ * Instants are microseconds in a float64, exact within ±2^53 µs of the epoch: from 1684-07-28 to
+ * 2255-06-05 (UTC). Outside that range a date-time is rejected rather than silently rounded.
+ */
+const MIN_MICROS = -Number.MAX_SAFE_INTEGER
+const MAX_MICROS = Number.MAX_SAFE_INTEGER
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
 function daysFromCivil(year: number, month: number, day: number): number {
@@ -48,7 +51,7 @@ const daysInMonth = (year: number, month: number): number =>
 /**
  * Parses an RFC 3339 date-time. Digits past the sixth fractional one are dropped (truncated).
  * A leap second (`:60`) is accepted and lands on the next second, as POSIX time counts it.
- * Returns undefined for anything else, including instants outside years 1–9999 UTC.
+ * Returns undefined for anything else, including instants outside 1684-07-28..2255-06-05 UTC.
  */
 export function parseRfc3339(text: string): EpochMicros | undefined {
   const m = RFC3339.exec(text)

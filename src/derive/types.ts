@@ -16,7 +16,7 @@ export const STATE_TYPES = [
 ] as const
 export type StateType = (typeof STATE_TYPES)[number]
 
-/** Microseconds since the Unix epoch, UTC. Exact for any date of years 1–9999. */
+/** Microseconds since the Unix epoch, UTC; exact within ±2^53 (years 1684–2255). */
 export type EpochMicros = number
 
 export interface AssetProperties {
