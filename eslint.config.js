@@ -15,7 +15,10 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -25,7 +28,17 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['kafkajs', 'avsc', 'pino', 'fs', 'node:fs', 'process', 'node:process', '@kafkajs/confluent-schema-registry', 'prom-client'],
+          paths: [
+            'kafkajs',
+            'avsc',
+            'pino',
+            'fs',
+            'node:fs',
+            'process',
+            'node:process',
+            '@kafkajs/confluent-schema-registry',
+            'prom-client',
+          ],
           patterns: ['../*', '!../errors.js'],
         },
       ],

@@ -27,7 +27,12 @@ interface RelatedRecord {
 function relatedToAvro(labels: Labels): RelatedRecord {
   const rest: Record<string, string> = {}
   for (const k in labels) if (k !== ID && k !== ROLE && k !== NAME) rest[k] = labels[k] as string
-  return { id: labels[ID] as string, role: labels[ROLE] as string, name: labels[NAME] ?? null, labels: rest }
+  return {
+    id: labels[ID] as string,
+    role: labels[ROLE] as string,
+    name: labels[NAME] ?? null,
+    labels: rest,
+  }
 }
 
 function relatedFromAvro(r: RelatedRecord): Labels {

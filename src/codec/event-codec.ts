@@ -28,6 +28,7 @@ export class EventEncoder {
 export function decodeEvent(bytes: Buffer, writer: Type, reader: Type): PrefectEvent {
   const framed = unframe(bytes)
   if (framed === undefined) throw new Error('not in the Confluent wire format (magic byte 0)')
-  const resolver: Resolver | undefined = writer === reader ? undefined : reader.createResolver(writer)
+  const resolver: Resolver | undefined =
+    writer === reader ? undefined : reader.createResolver(writer)
   return eventFromAvro(reader.fromBuffer(framed.payload, resolver) as Record<string, unknown>)
 }

@@ -50,7 +50,8 @@ export function lifecycleFromAvro(rec: Record<string, unknown>): unknown {
   if (assets?.metadata) {
     const md = assets.metadata as Record<string, unknown>
     const out: Record<string, unknown> = {}
-    for (const k of Object.keys(md)) out[k] = parseJsonText(md[k], `$.assets.metadata[${JSON.stringify(k)}]`)
+    for (const k of Object.keys(md))
+      out[k] = parseJsonText(md[k], `$.assets.metadata[${JSON.stringify(k)}]`)
     assets.metadata = out
   }
   const artifacts = rec.artifacts as Record<string, unknown>[] | null
@@ -64,12 +65,21 @@ export function lifecycleFromAvro(rec: Record<string, unknown>): unknown {
 export async function decodeLifecycle(bytes: Buffer, schemas: WriterSchemas): Promise<Decoded> {
   const framed = unframe(bytes)
   if (framed === undefined) {
-    if (bytes.length > 0 && bytes[0] === 0) return { ok: false, rejection: undecodable('Avro wire format shorter than its 5-byte header') }
+    if (bytes.length > 0 && bytes[0] === 0)
+      return {
+        ok: false,
+        rejection: undecodable('Avro wire format shorter than its 5-byte header'),
+      }
     return decodeJson(bytes.toString('utf8'))
   }
   const reader = await schemas.lifecycleReader(framed.schemaId)
   if (reader === undefined) {
-    return { ok: false, rejection: undecodable(`Avro schema id ${framed.schemaId} is unknown to the schema registry or cannot be read as a lifecycle message`) }
+    return {
+      ok: false,
+      rejection: undecodable(
+        `Avro schema id ${framed.schemaId} is unknown to the schema registry or cannot be read as a lifecycle message`,
+      ),
+    }
   }
   try {
     const rec = reader.type.fromBuffer(framed.payload, reader.resolver) as Record<string, unknown>

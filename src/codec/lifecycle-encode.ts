@@ -6,7 +6,8 @@
 type Obj = Record<string, unknown>
 
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-const text = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v))
+const text = (v: unknown): string | null =>
+  v === undefined || v === null ? null : JSON.stringify(v)
 
 export function lifecycleToAvro(msg: Obj): Obj {
   const out: Obj = { ...msg }
@@ -29,7 +30,11 @@ export function lifecycleToAvro(msg: Obj): Obj {
     out.assets = { ...assets, metadata: md }
   }
   if (Array.isArray(msg.artifacts)) {
-    out.artifacts = (msg.artifacts as Obj[]).map((a) => ({ ...a, data: text(a.data), changes: text(a.changes) }))
+    out.artifacts = (msg.artifacts as Obj[]).map((a) => ({
+      ...a,
+      data: text(a.data),
+      changes: text(a.changes),
+    }))
   }
   return out
 }

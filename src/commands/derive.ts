@@ -70,9 +70,17 @@ export async function runDerive(argv: readonly string[], io: CommandIo): Promise
     return 0
   }
   const problems: string[] = []
-  const envRunContext = parseBool('ASSETSTREAM_RUN_CONTEXT', io.env.ASSETSTREAM_RUN_CONTEXT, problems)
+  const envRunContext = parseBool(
+    'ASSETSTREAM_RUN_CONTEXT',
+    io.env.ASSETSTREAM_RUN_CONTEXT,
+    problems,
+  )
   if (problems.length > 0) {
-    throw new AssetstreamError('invalid_config', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems })
+    throw new AssetstreamError(
+      'invalid_config',
+      `invalid configuration:\n  ${problems.join('\n  ')}`,
+      { problems },
+    )
   }
   const runContext = values['no-run-context'] ? false : (envRunContext ?? true)
 

@@ -57,7 +57,10 @@ function materializationStatus(msg: LifecycleMessage): Status | undefined {
 }
 
 /** The upstream assets of a message: `asset_deps`, then the inherited ones, de-duplicated. */
-function resolveUpstream(msg: LifecycleMessage, lineage: LineageLookup): { upstream: AssetRef[]; unknown: number } {
+function resolveUpstream(
+  msg: LifecycleMessage,
+  lineage: LineageLookup,
+): { upstream: AssetRef[]; unknown: number } {
   const deps = msg.assets?.assetDeps ?? []
   const given = msg.assets?.upstream
   if (given !== undefined) return { upstream: dedupe([...deps, ...given]), unknown: 0 }
@@ -75,20 +78,49 @@ function resolveUpstream(msg: LifecycleMessage, lineage: LineageLookup): { upstr
   return { upstream: dedupe(inherited), unknown }
 }
 
-export function derive(msg: LifecycleMessage, lineage: LineageLookup, options: DeriveOptions): Derivation {
+export function derive(
+  msg: LifecycleMessage,
+  lineage: LineageLookup,
+  options: DeriveOptions,
+): Derivation {
   const context = options.runContext ? runContext(msg) : []
   const events: PrefectEvent[] = []
-  const emit = (event: EventName, occurred: EpochMicros, resource: Labels, related: Labels[], payload: JsonObject): void => {
-    const id = eventId(msg.id, event, resource['prefect.resource.id'] as string, events.length, occurred)
-    events.push({ occurred, event, resource, related: appendRunContext(resource, related, context), payload, id })
+  const emit = (
+    event: EventName,
+    occurred: EpochMicros,
+    resource: Labels,
+    related: Labels[],
+    payload: JsonObject,
+  ): void => {
+    const id = eventId(
+      msg.id,
+      event,
+      resource['prefect.resource.id'] as string,
+      events.length,
+      occurred,
+    )
+    events.push({
+      occurred,
+      event,
+      resource,
+      related: appendRunContext(resource, related, context),
+      payload,
+      id,
+    })
   }
 
   for (const art of msg.artifacts) {
     const occurred = art.occurred ?? msg.occurred
     const id = `prefect.artifact.${art.id}`
     if (art.op === 'create') {
-      const resource = art.key ? { 'prefect.resource.id': id, 'prefect.resource.name': art.key } : { 'prefect.resource.id': id }
-      emit('prefect.artifact.created', occurred, resource, [], { key: art.key, type: art.type, description: art.description })
+      const resource = art.key
+        ? { 'prefect.resource.id': id, 'prefect.resource.name': art.key }
+        : { 'prefect.resource.id': id }
+      emit('prefect.artifact.created', occurred, resource, [], {
+        key: art.key,
+        type: art.type,
+        description: art.description,
+      })
     } else {
       const payload: JsonObject = {}
       for (const k of UPDATABLE_ARTIFACT_FIELDS) {
@@ -99,14 +131,18 @@ export function derive(msg: LifecycleMessage, lineage: LineageLookup, options: D
   }
 
   const assets = msg.assets
-  if (assets === undefined && msg.taskRun.taskInputs === undefined) return { events, unknownUpstreams: 0 }
+  if (assets === undefined && msg.taskRun.taskInputs === undefined)
+    return { events, unknownUpstreams: 0 }
 
   const materializes = dedupe(assets?.materializes ?? [])
   const status = materializes.length > 0 ? materializationStatus(msg) : undefined
   // A materializing task propagates what it materializes; only a plain task, or an asset event,
   // needs the upstream list resolved.
-  const needUpstream = status !== undefined || (materializes.length === 0 && msg.flowRun !== undefined)
-  const { upstream, unknown } = needUpstream ? resolveUpstream(msg, lineage) : { upstream: [], unknown: 0 }
+  const needUpstream =
+    status !== undefined || (materializes.length === 0 && msg.flowRun !== undefined)
+  const { upstream, unknown } = needUpstream
+    ? resolveUpstream(msg, lineage)
+    : { upstream: [], unknown: 0 }
 
   if (status !== undefined && assets !== undefined) {
     for (const ref of upstream) {
@@ -114,9 +150,15 @@ export function derive(msg: LifecycleMessage, lineage: LineageLookup, options: D
     }
     const event = `prefect.asset.materialization.${status}` as const
     for (const ref of materializes) {
-      const related: Labels[] = upstream.map((u) => ({ 'prefect.resource.id': u.key, 'prefect.resource.role': 'asset' }))
+      const related: Labels[] = upstream.map((u) => ({
+        'prefect.resource.id': u.key,
+        'prefect.resource.role': 'asset',
+      }))
       if (assets.materializedBy) {
-        related.push({ 'prefect.resource.id': assets.materializedBy, 'prefect.resource.role': 'asset-materialized-by' })
+        related.push({
+          'prefect.resource.id': assets.materializedBy,
+          'prefect.resource.role': 'asset-materialized-by',
+        })
       }
       emit(event, msg.occurred, assetLabels(ref), related, assets.metadata.get(ref.key) ?? {})
     }
@@ -126,7 +168,11 @@ export function derive(msg: LifecycleMessage, lineage: LineageLookup, options: D
   if (flowRunId === undefined) return { events, unknownUpstreams: unknown }
   return {
     events,
-    lineage: { flowRunId, taskRunId: msg.taskRun.id, propagates: materializes.length > 0 ? materializes : upstream },
+    lineage: {
+      flowRunId,
+      taskRunId: msg.taskRun.id,
+      propagates: materializes.length > 0 ? materializes : upstream,
+    },
     unknownUpstreams: unknown,
   }
 }

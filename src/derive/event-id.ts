@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto'
 import { microsToMillis } from './time.js'
 import type { EpochMicros } from './types.js'
 
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).padStart(2, '0'),
+)
 
 /**
  * `d = SHA-256(message.id|event|resource_id|n)`; bytes 0–5 are the event's `occurred` in Unix

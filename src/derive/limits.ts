@@ -32,18 +32,27 @@ function jsonBytesOverLimit(e: PrefectEvent): number | undefined {
 export function checkLimits(events: readonly PrefectEvent[]): Rejection | undefined {
   for (const [i, e] of events.entries()) {
     const what = `event ${i} (${e.event} of ${JSON.stringify(e.resource['prefect.resource.id'])})`
-    const fail = (message: string): Rejection => ({ code: 'event_limit_exceeded', path: '$', message: `${what} ${message}` })
+    const fail = (message: string): Rejection => ({
+      code: 'event_limit_exceeded',
+      path: '$',
+      message: `${what} ${message}`,
+    })
     if (e.related.length > MAX_RELATED_RESOURCES) {
-      return fail(`would have ${e.related.length} related resources; Prefect accepts at most ${MAX_RELATED_RESOURCES}`)
+      return fail(
+        `would have ${e.related.length} related resources; Prefect accepts at most ${MAX_RELATED_RESOURCES}`,
+      )
     }
     for (const labels of [e.resource, ...e.related]) {
       const n = Object.keys(labels).length
       if (n > MAX_RESOURCE_LABELS) {
-        return fail(`would have ${n} labels on resource ${JSON.stringify(labels['prefect.resource.id'])}; Prefect accepts at most ${MAX_RESOURCE_LABELS}`)
+        return fail(
+          `would have ${n} labels on resource ${JSON.stringify(labels['prefect.resource.id'])}; Prefect accepts at most ${MAX_RESOURCE_LABELS}`,
+        )
       }
     }
     const bytes = jsonBytesOverLimit(e)
-    if (bytes !== undefined) return fail(`would be ${bytes} bytes as JSON; Prefect accepts at most ${MAX_EVENT_BYTES}`)
+    if (bytes !== undefined)
+      return fail(`would be ${bytes} bytes as JSON; Prefect accepts at most ${MAX_EVENT_BYTES}`)
   }
   return undefined
 }

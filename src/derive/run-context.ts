@@ -34,13 +34,23 @@ export function runContext(msg: LifecycleMessage): Labels[] {
   const out = [
     entry('flow-run', fr),
     entry('task-run', tr),
-    entry('flow', fr?.flowId === undefined ? undefined : { id: fr.flowId, ...(fr.flowName === undefined ? {} : { name: fr.flowName }) }),
+    entry(
+      'flow',
+      fr?.flowId === undefined
+        ? undefined
+        : { id: fr.flowId, ...(fr.flowName === undefined ? {} : { name: fr.flowName }) },
+    ),
     entry('deployment', fr?.deployment),
     entry('work-queue', fr?.workQueue),
-    entry('work-pool', pool, pool?.type === undefined ? undefined : { 'prefect.work-pool.type': pool.type }),
+    entry(
+      'work-pool',
+      pool,
+      pool?.type === undefined ? undefined : { 'prefect.work-pool.type': pool.type },
+    ),
   ].filter((e): e is Labels => e !== undefined)
   const tags = [...new Set([...(fr?.tags ?? []), ...tr.tags])].sort(compareCodePoints)
-  for (const tag of tags) out.push({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' })
+  for (const tag of tags)
+    out.push({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' })
   return out
 }
 
@@ -48,7 +58,11 @@ export function runContext(msg: LifecycleMessage): Labels[] {
  * Appends the run context to an event's related list, leaving out an entry whose id already
  * appears in the resource or in an earlier related entry (run-context entries only).
  */
-export function appendRunContext(resource: Labels, related: Labels[], context: readonly Labels[]): Labels[] {
+export function appendRunContext(
+  resource: Labels,
+  related: Labels[],
+  context: readonly Labels[],
+): Labels[] {
   if (context.length === 0) return related
   const seen = new Set<string>([resource['prefect.resource.id'] as string])
   for (const r of related) seen.add(r['prefect.resource.id'] as string)

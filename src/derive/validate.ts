@@ -51,12 +51,15 @@ const FORBIDDEN_KEY_CHARS = /[\n\r\t\0 #?&%"'<>[\]{}|\\^`]/
 const KEY_SCHEME = /^[a-z0-9]+:\/\//
 const ARTIFACT_KEY = /^[a-z0-9-]*$/
 
-class Invalid {
+/** Thrown inside validation only; `validateMessage` turns it into a `Rejection`. */
+class Invalid extends Error {
   constructor(
     readonly code: InputErrorCode,
     readonly path: string,
-    readonly message: string,
-  ) {}
+    message: string,
+  ) {
+    super(message)
+  }
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -86,7 +89,8 @@ function optString(obj: Obj, key: string, path: string): string | undefined {
 
 function reqString(obj: Obj, key: string, path: string): string {
   const v = optString(obj, key, path)
-  if (v === undefined) throw new Invalid('invalid_message', child(path, key), `${child(path, key)} is required`)
+  if (v === undefined)
+    throw new Invalid('invalid_message', child(path, key), `${child(path, key)} is required`)
   return v
 }
 
@@ -98,7 +102,8 @@ function optObject(obj: Obj, key: string, path: string): Obj | undefined {
 
 function reqObject(obj: Obj, key: string, path: string): Obj {
   const v = optObject(obj, key, path)
-  if (v === undefined) throw new Invalid('invalid_message', child(path, key), `${child(path, key)} is required`)
+  if (v === undefined)
+    throw new Invalid('invalid_message', child(path, key), `${child(path, key)} is required`)
   return v
 }
 
@@ -124,7 +129,11 @@ function timestamp(obj: Obj, key: string, path: string, required: boolean): numb
   const t = parseRfc3339(text)
   if (t === undefined) {
     const p = child(path, key)
-    throw new Invalid('invalid_message', p, `${p} must be an RFC 3339 date-time, got ${JSON.stringify(text)}`)
+    throw new Invalid(
+      'invalid_message',
+      p,
+      `${p} must be an RFC 3339 date-time, got ${JSON.stringify(text)}`,
+    )
   }
   return t
 }
@@ -172,7 +181,8 @@ function taskInputs(tr: Obj): TaskInput[] | undefined {
   if (inputs === undefined) return undefined
   const out: TaskInput[] = []
   for (const [parameter, value] of Object.entries(inputs)) {
-    if (!Array.isArray(value)) throw wrongType(child('$.task_run.task_inputs', parameter), 'an array', value)
+    if (!Array.isArray(value))
+      throw wrongType(child('$.task_run.task_inputs', parameter), 'an array', value)
     for (const entry of value) {
       // Parameters and constants are ignored; only upstream task-run references carry lineage.
       if (isObject(entry) && entry.input_type === 'task_run' && typeof entry.id === 'string') {
@@ -201,7 +211,11 @@ function state(root: Obj): LifecycleMessage['state'] {
   const st = reqObject(root, 'state', '$')
   const type = reqString(st, 'type', '$.state')
   if (!(STATE_TYPES as readonly string[]).includes(type)) {
-    throw new Invalid('invalid_message', '$.state.type', `$.state.type: unknown state type ${JSON.stringify(type)}`)
+    throw new Invalid(
+      'invalid_message',
+      '$.state.type',
+      `$.state.type: unknown state type ${JSON.stringify(type)}`,
+    )
   }
   const name = optString(st, 'name', '$.state') ?? DEFAULT_STATE_NAMES[type as StateType]
   optString(st, 'message', '$.state')
@@ -251,13 +265,22 @@ function artifact(v: unknown, path: string): ArtifactOp {
   if (!isObject(v)) throw wrongType(path, 'an object', v)
   const op = reqString(v, 'op', path)
   if (op !== 'create' && op !== 'update') {
-    throw new Invalid('invalid_message', `${path}.op`, `${path}.op: unknown artifact op ${JSON.stringify(op)}`)
+    throw new Invalid(
+      'invalid_message',
+      `${path}.op`,
+      `${path}.op: unknown artifact op ${JSON.stringify(op)}`,
+    )
   }
   const id = reqString(v, 'id', path)
   if (id === '') throw new Invalid('invalid_message', `${path}.id`, `${path}.id must not be empty`)
   const occurred = timestamp(v, 'occurred', path, false)
   if (op === 'update') {
-    return defined<ArtifactOp>({ op, id, changes: reqObject(v, 'changes', path) as JsonObject, occurred })
+    return defined<ArtifactOp>({
+      op,
+      id,
+      changes: reqObject(v, 'changes', path) as JsonObject,
+      occurred,
+    })
   }
   return defined<ArtifactOp>({
     op,
@@ -281,7 +304,8 @@ function parseStructure(raw: unknown): LifecycleMessage {
     taskRun: taskRun(raw),
     state: state(raw),
     assets: assets(raw),
-    artifacts: optArray(raw, 'artifacts', '$')?.map((v, i) => artifact(v, `$.artifacts[${i}]`)) ?? [],
+    artifacts:
+      optArray(raw, 'artifacts', '$')?.map((v, i) => artifact(v, `$.artifacts[${i}]`)) ?? [],
   })
 }
 
@@ -295,13 +319,25 @@ function codePointLength(s: string, atLeast: number): number {
 function checkAssetKey(key: string, path: string): void {
   const bad = FORBIDDEN_KEY_CHARS.exec(key)
   if (bad) {
-    throw new Invalid('invalid_asset_key', path, `${path}: asset key ${JSON.stringify(key)} contains the forbidden character ${JSON.stringify(bad[0])}`)
+    throw new Invalid(
+      'invalid_asset_key',
+      path,
+      `${path}: asset key ${JSON.stringify(key)} contains the forbidden character ${JSON.stringify(bad[0])}`,
+    )
   }
   if (codePointLength(key, MAX_ASSET_KEY_LENGTH) > MAX_ASSET_KEY_LENGTH) {
-    throw new Invalid('invalid_asset_key', path, `${path}: asset key is longer than ${MAX_ASSET_KEY_LENGTH} characters`)
+    throw new Invalid(
+      'invalid_asset_key',
+      path,
+      `${path}: asset key is longer than ${MAX_ASSET_KEY_LENGTH} characters`,
+    )
   }
   if (!KEY_SCHEME.test(key)) {
-    throw new Invalid('invalid_asset_key', path, `${path}: asset key ${JSON.stringify(key)} must start with a lowercase scheme and :// (as s3://)`)
+    throw new Invalid(
+      'invalid_asset_key',
+      path,
+      `${path}: asset key ${JSON.stringify(key)} must start with a lowercase scheme and :// (as s3://)`,
+    )
   }
 }
 
@@ -322,9 +358,16 @@ function checkContent(msg: LifecycleMessage): void {
     for (const [name, field] of REF_LISTS) {
       a[field]?.forEach((ref, i) => {
         const d = ref.properties?.description
-        if (d !== undefined && codePointLength(d, MAX_ASSET_DESCRIPTION_LENGTH) > MAX_ASSET_DESCRIPTION_LENGTH) {
+        if (
+          d !== undefined &&
+          codePointLength(d, MAX_ASSET_DESCRIPTION_LENGTH) > MAX_ASSET_DESCRIPTION_LENGTH
+        ) {
           const p = `$.assets.${name}[${i}].properties.description`
-          throw new Invalid('invalid_asset_description', p, `${p} is longer than ${MAX_ASSET_DESCRIPTION_LENGTH} characters`)
+          throw new Invalid(
+            'invalid_asset_description',
+            p,
+            `${p} is longer than ${MAX_ASSET_DESCRIPTION_LENGTH} characters`,
+          )
         }
       })
     }
@@ -332,7 +375,11 @@ function checkContent(msg: LifecycleMessage): void {
   msg.artifacts.forEach((art, i) => {
     if (art.op === 'create' && art.key !== null && !ARTIFACT_KEY.test(art.key)) {
       const p = `$.artifacts[${i}].key`
-      throw new Invalid('invalid_artifact_key', p, `${p}: artifact key ${JSON.stringify(art.key)} may hold only lowercase letters, digits and dashes`)
+      throw new Invalid(
+        'invalid_artifact_key',
+        p,
+        `${p}: artifact key ${JSON.stringify(art.key)} may hold only lowercase letters, digits and dashes`,
+      )
     }
   })
 }
@@ -344,7 +391,8 @@ export function validateMessage(raw: unknown): Validated {
     checkContent(message)
     return { ok: true, message }
   } catch (e) {
-    if (e instanceof Invalid) return { ok: false, rejection: { code: e.code, path: e.path, message: e.message } }
+    if (e instanceof Invalid)
+      return { ok: false, rejection: { code: e.code, path: e.path, message: e.message } }
     throw e
   }
 }

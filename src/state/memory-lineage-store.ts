@@ -16,7 +16,8 @@ export class MemoryLineageStore implements LineageStore {
 
   apply({ flowRunId, taskRunId, propagates }: LineageUpdate): void {
     let taskRuns = this.#flowRuns.get(flowRunId)
-    if (taskRuns === undefined) this.#flowRuns.set(flowRunId, (taskRuns = new Map()))
+    if (taskRuns === undefined)
+      this.#flowRuns.set(flowRunId, (taskRuns = new Map<string, readonly AssetRef[]>()))
     taskRuns.set(taskRunId, propagates)
   }
 

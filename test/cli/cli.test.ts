@@ -9,7 +9,11 @@ import { message } from '../helpers/messages.js'
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname
 const cli = (args: string[], input = '', env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env } })
+  spawnSync(process.execPath, [CLI, ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  })
 
 const tmp = mkdtempSync(join(tmpdir(), 'assetstream-cli-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -36,11 +40,19 @@ describe('assetstream CLI', () => {
   })
 
   it('derive turns a message into events on stdout', () => {
-    const msg = message({ assets: { materializes: ['s3://lake/out'], asset_deps: ['s3://lake/in'] } })
+    const msg = message({
+      assets: { materializes: ['s3://lake/out'], asset_deps: ['s3://lake/in'] },
+    })
     const r = cli(['derive'], JSON.stringify(msg) + '\n')
     expect(r.status).toBe(0)
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; occurred: string })
-    expect(events.map((e) => e.event)).toEqual(['prefect.asset.referenced', 'prefect.asset.materialization.succeeded'])
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; occurred: string })
+    expect(events.map((e) => e.event)).toEqual([
+      'prefect.asset.referenced',
+      'prefect.asset.materialization.succeeded',
+    ])
     expect(events[0]?.occurred).toBe('2026-11-27T08:00:00.123456Z')
   })
 
@@ -48,7 +60,11 @@ describe('assetstream CLI', () => {
     const rejects = join(tmp, 'rejects.jsonl')
     const r = cli(['derive', '--rejects', rejects], '\n{nope\n')
     expect(r.status).toBe(1)
-    expect(JSON.parse(readFileSync(rejects, 'utf8'))).toMatchObject({ line: 2, code: 'invalid_message', path: '$' })
+    expect(JSON.parse(readFileSync(rejects, 'utf8'))).toMatchObject({
+      line: 2,
+      code: 'invalid_message',
+      path: '$',
+    })
     const s = cli(['derive'], '{"id": 1}\n')
     expect(s.status).toBe(1)
     expect(JSON.parse(s.stderr)).toMatchObject({ line: 1, code: 'invalid_message', path: '$.id' })
@@ -56,7 +72,10 @@ describe('assetstream CLI', () => {
 
   it('derive --no-run-context and ASSETSTREAM_RUN_CONTEXT=false drop the run context', () => {
     const msg = JSON.stringify(message({ assets: { materializes: ['s3://lake/out'] } })) + '\n'
-    for (const r of [cli(['derive', '--no-run-context'], msg), cli(['derive'], msg, { ASSETSTREAM_RUN_CONTEXT: 'false' })]) {
+    for (const r of [
+      cli(['derive', '--no-run-context'], msg),
+      cli(['derive'], msg, { ASSETSTREAM_RUN_CONTEXT: 'false' }),
+    ]) {
       expect(r.status).toBe(0)
       expect((JSON.parse(r.stdout) as { related: unknown[] }).related).toEqual([])
     }
@@ -71,7 +90,13 @@ describe('assetstream CLI', () => {
   it('derive --input reads a file: every conformance case matches', () => {
     for (const c of loadCases()) {
       const rejects = join(tmp, `${c.name}.rejects`)
-      const r = cli(['derive', '--input', join('test/fixtures/conformance', `${c.name}.input.jsonl`), '--rejects', rejects])
+      const r = cli([
+        'derive',
+        '--input',
+        join('test/fixtures/conformance', `${c.name}.input.jsonl`),
+        '--rejects',
+        rejects,
+      ])
       expect(r.status, r.stderr).toBe(c.rejected.length > 0 ? 1 : 0)
       const got = r.stdout.split('\n').filter((l) => l !== '')
       expect(got).toEqual(c.expected.map((e) => JSON.stringify(withoutSourceLine(e))))

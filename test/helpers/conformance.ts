@@ -33,7 +33,9 @@ export function loadCases(dir: string = CONFORMANCE_DIR): ConformanceCase[] {
         name,
         inputText,
         lines: inputText.split('\n'),
-        expected: jsonl(readFileSync(join(dir, `${name}.expected.jsonl`), 'utf8')) as ConformanceCase['expected'],
+        expected: jsonl(
+          readFileSync(join(dir, `${name}.expected.jsonl`), 'utf8'),
+        ) as ConformanceCase['expected'],
         rejected: existsSync(rejectedFile)
           ? (JSON.parse(readFileSync(rejectedFile, 'utf8')) as ConformanceCase['rejected'])
           : [],

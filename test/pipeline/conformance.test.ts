@@ -20,7 +20,9 @@ describe('conformance cases through the processing step', () => {
       c.lines.forEach((line, i) => {
         if (line.trim() === '') return
         const decoded = decodeJson(line)
-        const outcome = decoded.ok ? processValue(decoded.value, store, { runContext: true }) : decoded
+        const outcome = decoded.ok
+          ? processValue(decoded.value, store, { runContext: true })
+          : decoded
         if (outcome.ok) {
           for (const e of outcome.events) events.push({ ...toJsonForm(e), source_line: i + 1 })
         } else {
@@ -47,10 +49,21 @@ describe('conformance expectations hold without the run context', () => {
         const o = d.ok ? processValue(d.value, store, { runContext: false }) : d
         if (o.ok) got.push(...o.events.map((e) => ({ ...toJsonForm(e) })))
       }
-      const roles = new Set(['flow-run', 'task-run', 'flow', 'deployment', 'work-queue', 'work-pool', 'tag'])
+      const roles = new Set([
+        'flow-run',
+        'task-run',
+        'flow',
+        'deployment',
+        'work-queue',
+        'work-pool',
+        'tag',
+      ])
       const want = c.expected.map((e) => {
         const w = withoutSourceLine(e) as { related: Record<string, string>[] }
-        return { ...w, related: w.related.filter((r) => !roles.has(r['prefect.resource.role'] as string)) }
+        return {
+          ...w,
+          related: w.related.filter((r) => !roles.has(r['prefect.resource.role'] as string)),
+        }
       })
       expect(got).toEqual(want)
     })

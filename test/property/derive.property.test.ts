@@ -9,7 +9,9 @@ import { STATE_TYPES, type EventName } from '../../src/derive/types.js'
 import { processValue } from '../../src/pipeline/process.js'
 import { MemoryLineageStore } from '../../src/state/memory-lineage-store.js'
 
-const schemas = new Map<EventName, RegisteredSchema>([...loadEventSchemas()].map(([e, s], i) => [e, { ...s, id: i + 1 }]))
+const schemas = new Map<EventName, RegisteredSchema>(
+  [...loadEventSchemas()].map(([e, s], i) => [e, { ...s, id: i + 1 }]),
+)
 const encoder = new EventEncoder(schemas)
 
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 3 })
@@ -20,14 +22,30 @@ const assetKey = fc.oneof(
   text.map((t) => `s3://${t}`), // may hold forbidden characters: a rejection, never a crash
 )
 const props = fc.record(
-  { name: maybe(fc.option(text)), description: maybe(text), url: maybe(text), owners: maybe(fc.array(text, { maxLength: 3 })) },
+  {
+    name: maybe(fc.option(text)),
+    description: maybe(text),
+    url: maybe(text),
+    owners: maybe(fc.array(text, { maxLength: 3 })),
+  },
   { requiredKeys: [] },
 )
-const assetRef = fc.oneof(assetKey, fc.record({ key: assetKey, properties: maybe(fc.option(props)) }, { requiredKeys: ['key'] }))
+const assetRef = fc.oneof(
+  assetKey,
+  fc.record({ key: assetKey, properties: maybe(fc.option(props)) }, { requiredKeys: ['key'] }),
+)
 const json = fc.jsonValue({ maxDepth: 2 })
 const timestamp = fc
-  .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
-  .chain((d) => fc.integer({ min: 0, max: 999 }).map((us) => d.toISOString().replace('Z', `${String(us).padStart(3, '0')}Z`)))
+  .date({
+    min: new Date('2000-01-01T00:00:00Z'),
+    max: new Date('2100-01-01T00:00:00Z'),
+    noInvalidDate: true,
+  })
+  .chain((d) =>
+    fc
+      .integer({ min: 0, max: 999 })
+      .map((us) => d.toISOString().replace('Z', `${String(us).padStart(3, '0')}Z`)),
+  )
 
 const lifecycle = fc.record(
   {
@@ -40,8 +58,15 @@ const lifecycle = fc.record(
           name: maybe(text),
           flow_id: maybe(text),
           flow_name: maybe(text),
-          deployment: maybe(fc.record({ id: maybe(text), name: maybe(text) }, { requiredKeys: [] })),
-          work_pool: maybe(fc.record({ id: maybe(text), name: maybe(text), type: maybe(text) }, { requiredKeys: [] })),
+          deployment: maybe(
+            fc.record({ id: maybe(text), name: maybe(text) }, { requiredKeys: [] }),
+          ),
+          work_pool: maybe(
+            fc.record(
+              { id: maybe(text), name: maybe(text), type: maybe(text) },
+              { requiredKeys: [] },
+            ),
+          ),
           tags: maybe(fc.array(text, { maxLength: 4 })),
         },
         { requiredKeys: ['id'] },
@@ -56,13 +81,25 @@ const lifecycle = fc.record(
         task_inputs: maybe(
           fc.dictionary(
             fc.constantFrom('df', 'x', 'wait_for', '__parents__'),
-            fc.array(fc.oneof(taskRunIds.map((id) => ({ input_type: 'task_run', id })), fc.constant({ input_type: 'parameter', name: 'p' })), { maxLength: 3 }),
+            fc.array(
+              fc.oneof(
+                taskRunIds.map((id) => ({ input_type: 'task_run', id })),
+                fc.constant({ input_type: 'parameter', name: 'p' }),
+              ),
+              { maxLength: 3 },
+            ),
           ),
         ),
       },
       { requiredKeys: ['id'] },
     ),
-    state: fc.record({ type: fc.constantFrom(...STATE_TYPES), name: maybe(fc.constantFrom('Cached', 'Retrying', 'TimedOut', 'Completed')) }, { requiredKeys: ['type'] }),
+    state: fc.record(
+      {
+        type: fc.constantFrom(...STATE_TYPES),
+        name: maybe(fc.constantFrom('Cached', 'Retrying', 'TimedOut', 'Completed')),
+      },
+      { requiredKeys: ['type'] },
+    ),
     assets: maybe(
       fc.record(
         {
@@ -70,7 +107,9 @@ const lifecycle = fc.record(
           materialized_by: maybe(fc.constantFrom('dbt', '', 'prefect.flow-run.fr1')),
           asset_deps: maybe(fc.array(assetRef, { maxLength: 3 })),
           upstream: maybe(fc.array(assetRef, { maxLength: 2 })),
-          metadata: maybe(fc.dictionary(assetKey, fc.dictionary(text, json, { maxKeys: 3 }), { maxKeys: 2 })),
+          metadata: maybe(
+            fc.dictionary(assetKey, fc.dictionary(text, json, { maxKeys: 3 }), { maxKeys: 2 }),
+          ),
         },
         { requiredKeys: [] },
       ),
@@ -78,8 +117,30 @@ const lifecycle = fc.record(
     artifacts: maybe(
       fc.array(
         fc.oneof(
-          fc.record({ op: fc.constant('create'), id: fc.uuid(), key: maybe(fc.option(fc.constantFrom('report', '', 'Bad'))), type: maybe(text), description: maybe(text), data: maybe(json), occurred: maybe(timestamp) }, { requiredKeys: ['op', 'id'] }),
-          fc.record({ op: fc.constant('update'), id: fc.uuid(), changes: fc.dictionary(fc.constantFrom('data', 'description', 'type', 'metadata_', 'other'), json), occurred: maybe(timestamp) }, { requiredKeys: ['op', 'id', 'changes'] }),
+          fc.record(
+            {
+              op: fc.constant('create'),
+              id: fc.uuid(),
+              key: maybe(fc.option(fc.constantFrom('report', '', 'Bad'))),
+              type: maybe(text),
+              description: maybe(text),
+              data: maybe(json),
+              occurred: maybe(timestamp),
+            },
+            { requiredKeys: ['op', 'id'] },
+          ),
+          fc.record(
+            {
+              op: fc.constant('update'),
+              id: fc.uuid(),
+              changes: fc.dictionary(
+                fc.constantFrom('data', 'description', 'type', 'metadata_', 'other'),
+                json,
+              ),
+              occurred: maybe(timestamp),
+            },
+            { requiredKeys: ['op', 'id', 'changes'] },
+          ),
         ),
         { maxLength: 3 },
       ),
@@ -94,7 +155,11 @@ function runAll(messages: unknown[], runContext = true): string[] {
   const out: string[] = []
   for (const m of messages) {
     const o = processValue(JSON.parse(JSON.stringify(m)), store, { runContext })
-    out.push(o.ok ? o.events.map((e) => JSON.stringify(toJsonForm(e))).join('\n') : `rejected ${o.rejection.code} ${o.rejection.path}`)
+    out.push(
+      o.ok
+        ? o.events.map((e) => JSON.stringify(toJsonForm(e))).join('\n')
+        : `rejected ${o.rejection.code} ${o.rejection.path}`,
+    )
   }
   return out
 }
@@ -146,9 +211,13 @@ describe('derivation properties', () => {
 
   it('is deterministic: the same input twice gives identical output, ids included', () => {
     fc.assert(
-      fc.property(fc.array(lifecycle, { minLength: 1, maxLength: 12 }), fc.boolean(), (messages, runContext) => {
-        expect(runAll(messages, runContext)).toEqual(runAll(messages, runContext))
-      }),
+      fc.property(
+        fc.array(lifecycle, { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        (messages, runContext) => {
+          expect(runAll(messages, runContext)).toEqual(runAll(messages, runContext))
+        },
+      ),
       { numRuns: 100 },
     )
   })

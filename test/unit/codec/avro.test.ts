@@ -1,7 +1,12 @@
 import { readdirSync } from 'node:fs'
 import avsc, { type Schema } from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { AVRO_DIR, LIFECYCLE_SCHEMA_FILE, loadEventSchemas, loadSchema } from '../../../src/codec/avro-schemas.js'
+import {
+  AVRO_DIR,
+  LIFECYCLE_SCHEMA_FILE,
+  loadEventSchemas,
+  loadSchema,
+} from '../../../src/codec/avro-schemas.js'
 import { eventToAvro } from '../../../src/codec/event-avro.js'
 import { decodeEvent, EventEncoder, type RegisteredSchema } from '../../../src/codec/event-codec.js'
 import { decodeLifecycle, type WriterSchemas } from '../../../src/codec/lifecycle-decode.js'
@@ -14,7 +19,9 @@ import { MemoryLineageStore } from '../../../src/state/memory-lineage-store.js'
 import { loadCases } from '../../helpers/conformance.js'
 
 const schemas = loadEventSchemas()
-const registered = new Map<EventName, RegisteredSchema>([...schemas].map(([e, s], i) => [e, { ...s, id: 100 + i }]))
+const registered = new Map<EventName, RegisteredSchema>(
+  [...schemas].map(([e, s], i) => [e, { ...s, id: 100 + i }]),
+)
 const encoder = new EventEncoder(registered)
 
 /** Every event of every conformance case, derived in-process. */
@@ -39,7 +46,9 @@ function conformanceEvents(runContext: boolean): PrefectEvent[] {
 
 describe('the Avro contract files', () => {
   it('has one schema per event type plus the lifecycle message, nothing else', () => {
-    expect(readdirSync(AVRO_DIR).sort()).toEqual([...EVENT_NAMES.map((e) => `${e}.avsc`), LIFECYCLE_SCHEMA_FILE].sort())
+    expect(readdirSync(AVRO_DIR).sort()).toEqual(
+      [...EVENT_NAMES.map((e) => `${e}.avsc`), LIFECYCLE_SCHEMA_FILE].sort(),
+    )
   })
 })
 
@@ -75,7 +84,11 @@ describe('events ↔ Avro (SPEC §3 invariant)', () => {
     const items = older.fields.find((f) => f.name === 'related')?.type.items as { fields: Field[] }
     items.fields = items.fields.filter((f) => f.name !== 'labels')
     const writer = avsc.Type.forSchema(older as unknown as Schema)
-    const e = events.find((x) => x.event === 'prefect.asset.referenced' && x.related.every((r) => Object.keys(r).length <= 3)) as PrefectEvent
+    const e = events.find(
+      (x) =>
+        x.event === 'prefect.asset.referenced' &&
+        x.related.every((r) => Object.keys(r).length <= 3),
+    ) as PrefectEvent
     const rec = eventToAvro(e) as { related: Record<string, unknown>[] }
     const withoutLabels = { ...rec, related: rec.related.map(({ labels: _, ...r }) => r) }
     const back = decodeEvent(frame(7, writer.toBuffer(withoutLabels)), writer, current.type)
@@ -86,9 +99,11 @@ describe('events ↔ Avro (SPEC §3 invariant)', () => {
 describe('lifecycle messages in Avro (Confluent wire format)', () => {
   const lifecycle = loadSchema(LIFECYCLE_SCHEMA_FILE)
   const registry: WriterSchemas = {
-    lifecycleReader: (id) => Promise.resolve(id === 42 ? { type: lifecycle.type, resolver: undefined } : undefined),
+    lifecycleReader: (id) =>
+      Promise.resolve(id === 42 ? { type: lifecycle.type, resolver: undefined } : undefined),
   }
-  const encode = (msg: Record<string, unknown>): Buffer => frame(42, lifecycle.type.toBuffer(lifecycleToAvro(msg)))
+  const encode = (msg: Record<string, unknown>): Buffer =>
+    frame(42, lifecycle.type.toBuffer(lifecycleToAvro(msg)))
 
   it('derives the same events from Avro as from JSON, for every conformance case', async () => {
     let compared = 0
@@ -124,7 +139,10 @@ describe('lifecycle messages in Avro (Confluent wire format)', () => {
   it('tells JSON from Avro by the first byte', async () => {
     const json = Buffer.from(JSON.stringify({ id: 'x' }))
     expect(await decodeLifecycle(json, registry)).toEqual({ ok: true, value: { id: 'x' } })
-    expect(await decodeLifecycle(Buffer.from('\uFEFF{"id":"y"}'), registry)).toEqual({ ok: true, value: { id: 'y' } })
+    expect(await decodeLifecycle(Buffer.from('\uFEFF{"id":"y"}'), registry)).toEqual({
+      ok: true,
+      value: { id: 'y' },
+    })
   })
 
   it.each([

@@ -21,19 +21,27 @@ describe('eventId', () => {
     const t = parseRfc3339('2026-11-27T08:00:00.123999Z') as number
     const id = eventId('m', 'prefect.asset.referenced', 's3://x', 3, t)
     expect(id).toMatch(UUID7)
-    expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(Date.parse('2026-11-27T08:00:00.123Z'))
+    expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(
+      Date.parse('2026-11-27T08:00:00.123Z'),
+    )
   })
 
   it('depends on every input', () => {
     const t = 1_700_000_000_000_000
     const base = eventId('m', 'e', 'r', 0, t)
     expect(eventId('m', 'e', 'r', 0, t)).toBe(base)
-    for (const other of [eventId('m2', 'e', 'r', 0, t), eventId('m', 'e2', 'r', 0, t), eventId('m', 'e', 'r2', 0, t), eventId('m', 'e', 'r', 1, t), eventId('m', 'e', 'r', 0, t + 1000)]) {
+    for (const other of [
+      eventId('m2', 'e', 'r', 0, t),
+      eventId('m', 'e2', 'r', 0, t),
+      eventId('m', 'e', 'r2', 0, t),
+      eventId('m', 'e', 'r', 1, t),
+      eventId('m', 'e', 'r', 0, t + 1000),
+    ]) {
       expect(other).not.toBe(base)
     }
   })
 
-  it('encodes an instant before 1970 in 48-bit two\'s complement', () => {
+  it("encodes an instant before 1970 in 48-bit two's complement", () => {
     const id = eventId('m', 'e', 'r', 0, -1000)
     expect(id.slice(0, 13)).toBe('ffffffff-ffff')
     expect(id).toMatch(UUID7)

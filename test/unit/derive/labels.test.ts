@@ -27,7 +27,10 @@ describe('assetLabels', () => {
     expect(assetLabels({ key: 's3://a' })).toEqual({ 'prefect.resource.id': 's3://a' })
   })
   it('adds present properties in label order, empty strings kept', () => {
-    const labels = assetLabels({ key: 's3://a', properties: { owners: ['x'], url: '', description: 'd', name: '' } })
+    const labels = assetLabels({
+      key: 's3://a',
+      properties: { owners: ['x'], url: '', description: 'd', name: '' },
+    })
     expect(Object.entries(labels)).toEqual([
       ['prefect.resource.id', 's3://a'],
       ['prefect.resource.name', ''],

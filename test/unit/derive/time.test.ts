@@ -24,7 +24,11 @@ describe('parseRfc3339 / formatMicros', () => {
   })
 
   it('agrees with Date on milliseconds', () => {
-    for (const iso of ['2026-11-27T10:00:00.123Z', '2000-02-29T00:00:00.999Z', '1901-06-01T12:34:56.001Z']) {
+    for (const iso of [
+      '2026-11-27T10:00:00.123Z',
+      '2000-02-29T00:00:00.999Z',
+      '1901-06-01T12:34:56.001Z',
+    ]) {
       expect(microsToMillis(parseRfc3339(iso) as number)).toBe(Date.parse(iso))
     }
   })

@@ -25,33 +25,85 @@ describe('validateMessage: invalid_message', () => {
     ['occurred on Feb 30', message({ occurred: '2026-02-30T08:00:00Z' }), '$.occurred'],
     ['occurred hour 24', message({ occurred: '2026-11-27T24:00:00Z' }), '$.occurred'],
     ['occurred offset 24:00', message({ occurred: '2026-11-27T08:00:00+24:00' }), '$.occurred'],
-    ['occurred out of the exact range', message({ occurred: '9999-01-01T00:00:00Z' }), '$.occurred'],
+    [
+      'occurred out of the exact range',
+      message({ occurred: '9999-01-01T00:00:00Z' }),
+      '$.occurred',
+    ],
     ['flow_run not an object', message({ flow_run: 'fr' }), '$.flow_run'],
     ['flow_run without id', message({ flow_run: { name: 'x' } }), '$.flow_run.id'],
-    ['flow_run.tags not strings', message({ flow_run: { id: 'f', tags: ['a', 1] } }), '$.flow_run.tags[1]'],
-    ['flow_run.deployment.id a number', message({ flow_run: { id: 'f', deployment: { id: 1 } } }), '$.flow_run.deployment.id'],
-    ['flow_run.work_pool.type a number', message({ flow_run: { id: 'f', work_pool: { id: 'p', type: 3 } } }), '$.flow_run.work_pool.type'],
+    [
+      'flow_run.tags not strings',
+      message({ flow_run: { id: 'f', tags: ['a', 1] } }),
+      '$.flow_run.tags[1]',
+    ],
+    [
+      'flow_run.deployment.id a number',
+      message({ flow_run: { id: 'f', deployment: { id: 1 } } }),
+      '$.flow_run.deployment.id',
+    ],
+    [
+      'flow_run.work_pool.type a number',
+      message({ flow_run: { id: 'f', work_pool: { id: 'p', type: 3 } } }),
+      '$.flow_run.work_pool.type',
+    ],
     ['task_run missing', message({ task_run: undefined }), '$.task_run'],
     ['task_run.id missing', message({ task_run: { name: 'x' } }), '$.task_run.id'],
-    ['task_run.run_count not an integer', message({ task_run: { id: 't', run_count: 1.5 } }), '$.task_run.run_count'],
-    ['task_inputs entry not an array', message({ task_run: { id: 't', task_inputs: { df: { input_type: 'task_run', id: 'u' } } } }), '$.task_run.task_inputs.df'],
+    [
+      'task_run.run_count not an integer',
+      message({ task_run: { id: 't', run_count: 1.5 } }),
+      '$.task_run.run_count',
+    ],
+    [
+      'task_inputs entry not an array',
+      message({ task_run: { id: 't', task_inputs: { df: { input_type: 'task_run', id: 'u' } } } }),
+      '$.task_run.task_inputs.df',
+    ],
     ['state missing', message({ state: undefined }), '$.state'],
     ['state.type missing', message({ state: { name: 'Completed' } }), '$.state.type'],
     ['unknown state type', message({ state: { type: 'DONE' } }), '$.state.type'],
     ['state type is case-sensitive', message({ state: { type: 'completed' } }), '$.state.type'],
     ['state.name a number', message({ state: { type: 'COMPLETED', name: 3 } }), '$.state.name'],
     ['assets an array', message({ assets: [] }), '$.assets'],
-    ['materializes not an array', materializing({ materializes: 's3://x' }), '$.assets.materializes'],
+    [
+      'materializes not an array',
+      materializing({ materializes: 's3://x' }),
+      '$.assets.materializes',
+    ],
     ['asset ref a number', materializing({ materializes: [1] }), '$.assets.materializes[0]'],
-    ['asset ref object without key', materializing({ asset_deps: [{ properties: null }] }), '$.assets.asset_deps[0].key'],
-    ['asset owners not strings', materializing({ upstream: [{ key: 's3://a', properties: { owners: [1] } }] }), '$.assets.upstream[0].properties.owners[0]'],
+    [
+      'asset ref object without key',
+      materializing({ asset_deps: [{ properties: null }] }),
+      '$.assets.asset_deps[0].key',
+    ],
+    [
+      'asset owners not strings',
+      materializing({ upstream: [{ key: 's3://a', properties: { owners: [1] } }] }),
+      '$.assets.upstream[0].properties.owners[0]',
+    ],
     ['materialized_by a number', materializing({ materialized_by: 5 }), '$.assets.materialized_by'],
-    ['metadata value not an object', materializing({ metadata: { 's3://lake/out': [1] } }), '$.assets.metadata["s3://lake/out"]'],
+    [
+      'metadata value not an object',
+      materializing({ metadata: { 's3://lake/out': [1] } }),
+      '$.assets.metadata["s3://lake/out"]',
+    ],
     ['artifacts not an array', message({ artifacts: {} }), '$.artifacts'],
-    ['unknown artifact op', message({ artifacts: [{ op: 'delete', id: 'a' }] }), '$.artifacts[0].op'],
+    [
+      'unknown artifact op',
+      message({ artifacts: [{ op: 'delete', id: 'a' }] }),
+      '$.artifacts[0].op',
+    ],
     ['artifact id empty', message({ artifacts: [{ op: 'create', id: '' }] }), '$.artifacts[0].id'],
-    ['artifact update without changes', message({ artifacts: [{ op: 'update', id: 'a' }] }), '$.artifacts[0].changes'],
-    ['artifact occurred not a date-time', message({ artifacts: [{ op: 'create', id: 'a', occurred: 'now' }] }), '$.artifacts[0].occurred'],
+    [
+      'artifact update without changes',
+      message({ artifacts: [{ op: 'update', id: 'a' }] }),
+      '$.artifacts[0].changes',
+    ],
+    [
+      'artifact occurred not a date-time',
+      message({ artifacts: [{ op: 'create', id: 'a', occurred: 'now' }] }),
+      '$.artifacts[0].occurred',
+    ],
   ]
   it.each(cases)('%s', (_, raw, path) => {
     const r = reject(raw)
@@ -62,7 +114,29 @@ describe('validateMessage: invalid_message', () => {
 })
 
 describe('validateMessage: asset keys, descriptions and artifact keys', () => {
-  const forbidden = ['\n', '\r', '\t', '\0', ' ', '#', '?', '&', '%', '"', "'", '<', '>', '[', ']', '{', '}', '|', '\\', '^', '`']
+  const forbidden = [
+    '\n',
+    '\r',
+    '\t',
+    '\0',
+    ' ',
+    '#',
+    '?',
+    '&',
+    '%',
+    '"',
+    "'",
+    '<',
+    '>',
+    '[',
+    ']',
+    '{',
+    '}',
+    '|',
+    '\\',
+    '^',
+    '`',
+  ]
   it.each(forbidden)('rejects an asset key holding %j', (ch) => {
     const r = reject(materializing({ materializes: [`s3://bucket/a${ch}b`] }))
     expect(r).toMatchObject({ code: 'invalid_asset_key', path: '$.assets.materializes[0]' })
@@ -88,16 +162,28 @@ describe('validateMessage: asset keys, descriptions and artifact keys', () => {
   })
 
   it('accepts a description of exactly 2500 code points and rejects 2501', () => {
-    const ok = validateMessage(materializing({ materializes: [{ key: 's3://a', properties: { description: long(2500, 'é') } }] }))
+    const ok = validateMessage(
+      materializing({
+        materializes: [{ key: 's3://a', properties: { description: long(2500, 'é') } }],
+      }),
+    )
     expect(ok.ok).toBe(true)
-    const r = reject(materializing({ asset_deps: [{ key: 's3://a', properties: { description: long(2501) } }] }))
-    expect(r).toMatchObject({ code: 'invalid_asset_description', path: '$.assets.asset_deps[0].properties.description' })
+    const r = reject(
+      materializing({ asset_deps: [{ key: 's3://a', properties: { description: long(2501) } }] }),
+    )
+    expect(r).toMatchObject({
+      code: 'invalid_asset_description',
+      path: '$.assets.asset_deps[0].properties.description',
+    })
   })
 
-  it.each([['Bad_Key'], ['UPPER'], ['with space'], ['dots.no']])('rejects artifact key %j', (key) => {
-    const r = reject(message({ artifacts: [{ op: 'create', id: 'a', key }] }))
-    expect(r).toMatchObject({ code: 'invalid_artifact_key', path: '$.artifacts[0].key' })
-  })
+  it.each([['Bad_Key'], ['UPPER'], ['with space'], ['dots.no']])(
+    'rejects artifact key %j',
+    (key) => {
+      const r = reject(message({ artifacts: [{ op: 'create', id: 'a', key }] }))
+      expect(r).toMatchObject({ code: 'invalid_artifact_key', path: '$.artifacts[0].key' })
+    },
+  )
 
   it.each([[''], ['report'], ['task-link-9f3a'], [null]])('accepts artifact key %j', (key) => {
     expect(validateMessage(message({ artifacts: [{ op: 'create', id: 'a', key }] })).ok).toBe(true)
@@ -111,7 +197,10 @@ describe('validateMessage: the first code in SPEC order wins', () => {
   })
   it('invalid_asset_key beats invalid_asset_description and invalid_artifact_key', () => {
     const raw = materializing(
-      { materializes: [{ key: 's3://a', properties: { description: long(3000) } }], asset_deps: ['bad'] },
+      {
+        materializes: [{ key: 's3://a', properties: { description: long(3000) } }],
+        asset_deps: ['bad'],
+      },
       { artifacts: [{ op: 'create', id: 'x', key: 'BAD' }] },
     )
     expect(reject(raw)).toMatchObject({ code: 'invalid_asset_key', path: '$.assets.asset_deps[0]' })
@@ -137,13 +226,26 @@ describe('validateMessage: accepted shapes', () => {
         state: { type: 'RUNNING', name: null },
       }),
     )
-    expect(v.ok && v.message).toMatchObject({ taskRun: { id: 't', tags: [] }, state: { type: 'RUNNING', name: 'Running' }, artifacts: [] })
+    expect(v.ok && v.message).toMatchObject({
+      taskRun: { id: 't', tags: [] },
+      state: { type: 'RUNNING', name: 'Running' },
+      artifacts: [],
+    })
     expect(v.ok && v.message.flowRun).toBeUndefined()
     expect(v.ok && v.message.assets).toBeUndefined()
   })
 
   it('defaults the state name to the usual name of its type', () => {
-    const names = { SCHEDULED: 'Scheduled', PENDING: 'Pending', COMPLETED: 'Completed', FAILED: 'Failed', CANCELLED: 'Cancelled', CANCELLING: 'Cancelling', CRASHED: 'Crashed', PAUSED: 'Paused' }
+    const names = {
+      SCHEDULED: 'Scheduled',
+      PENDING: 'Pending',
+      COMPLETED: 'Completed',
+      FAILED: 'Failed',
+      CANCELLED: 'Cancelled',
+      CANCELLING: 'Cancelling',
+      CRASHED: 'Crashed',
+      PAUSED: 'Paused',
+    }
     for (const [type, name] of Object.entries(names)) {
       const v = validateMessage(message({ state: { type } }))
       expect(v.ok && v.message.state).toEqual({ type, name })
@@ -156,7 +258,12 @@ describe('validateMessage: accepted shapes', () => {
         task_run: {
           id: 't',
           task_inputs: {
-            df: [{ input_type: 'task_run', id: 'u1' }, { input_type: 'parameter', name: 'x' }, 'junk', { input_type: 'task_run', id: 3 }],
+            df: [
+              { input_type: 'task_run', id: 'u1' },
+              { input_type: 'parameter', name: 'x' },
+              'junk',
+              { input_type: 'task_run', id: 3 },
+            ],
             limit: [{ input_type: 'constant', type: 'int' }],
             wait_for: [{ input_type: 'task_run', id: 'u2' }],
             __parents__: [{ input_type: 'task_run', id: 'p' }],
