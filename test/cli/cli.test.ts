@@ -103,3 +103,15 @@ describe('assetstream CLI', () => {
     }
   })
 })
+
+describe('the README quick start', () => {
+  it('prints what the README shows', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const input = /echo '([^']+)' \\\n\s+\| node dist\/cli\.js derive/.exec(readme)?.[1]
+    const shown = /```json\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(input).toBeDefined()
+    const r = cli(['derive'], `${input}\n`)
+    expect(r.status).toBe(0)
+    expect(r.stdout).toBe(shown)
+  })
+})
