@@ -22,6 +22,7 @@ export const RUNTIME_ERROR_CODES = [
   'broker_unavailable',
   'publish_failed',
   'consumer_crashed',
+  'internal_error',
   'io_error',
 ] as const
 

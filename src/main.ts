@@ -1,5 +1,6 @@
 /** The command dispatcher: parses the command, maps failures to exit codes. */
 import { DERIVE_HELP, runDerive, type CommandIo } from './commands/derive.js'
+import { RUN_HELP, runProcessor } from './commands/run.js'
 import { AssetstreamError } from './errors.js'
 
 const HELP = `Usage: assetstream <command> [options]
@@ -7,6 +8,7 @@ const HELP = `Usage: assetstream <command> [options]
 Derives Prefect artifact and asset events from task-run lifecycle messages.
 
 Commands:
+  run         run the processor: consume lifecycle messages, publish events (Kafka)
   derive      derive events from JSON lines on stdin, no Kafka needed
 
 Run "assetstream <command> --help" for a command's options.
@@ -15,6 +17,7 @@ Exit status: 0 success, 1 runtime failure (or rejected input for derive), 2 usag
 
 type Command = (argv: readonly string[], io: CommandIo) => Promise<number>
 const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
+  run: { run: runProcessor, help: RUN_HELP },
   derive: { run: runDerive, help: DERIVE_HELP },
 }
 

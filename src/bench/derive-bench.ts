@@ -26,7 +26,9 @@ import { processValue } from '../pipeline/process.js'
 import { MemoryLineageStore } from '../state/memory-lineage-store.js'
 import { generateWorkload } from './workload.js'
 
-const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/derive-latest.json', import.meta.url))
+const DEFAULT_OUT = fileURLToPath(
+  new URL('../../bench/results/derive-latest.json', import.meta.url),
+)
 
 const HELP = `Usage: node dist/bench/derive-bench.js [options]
 
@@ -54,7 +56,8 @@ interface PassResult {
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback
   const n = Number(text)
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`)
   return n
 }
 
@@ -72,11 +75,21 @@ function floorPass(values: readonly Buffer[]): PassResult {
   let bytes = 0
   const t0 = now()
   for (const buf of values) bytes += JSON.stringify(JSON.parse(buf.toString('utf8'))).length
-  return { seconds: secondsSince(t0), events: 0, outputBytes: bytes, rejected: [], eventsByType: new Map() }
+  return {
+    seconds: secondsSince(t0),
+    events: 0,
+    outputBytes: bytes,
+    rejected: [],
+    eventsByType: new Map(),
+  }
 }
 
 /** assetstream: decode → validate → derive (+ lineage) → Avro-encode every event. */
-function assetstreamPass(values: readonly Buffer[], encoder: EventEncoder, countTypes: boolean): PassResult {
+function assetstreamPass(
+  values: readonly Buffer[],
+  encoder: EventEncoder,
+  countTypes: boolean,
+): PassResult {
   const store = new MemoryLineageStore()
   const options = { runContext: true }
   const rejected: RejectionAt[] = []
@@ -93,7 +106,11 @@ function assetstreamPass(values: readonly Buffer[], encoder: EventEncoder, count
     const o = processValue(d.value, store, options)
     if (!o.ok) {
       const id = (d.value as { id?: unknown } | null)?.id
-      rejected.push({ index: i, messageId: typeof id === 'string' ? id : undefined, rejection: o.rejection })
+      rejected.push({
+        index: i,
+        messageId: typeof id === 'string' ? id : undefined,
+        rejection: o.rejection,
+      })
       continue
     }
     for (const e of o.events) {
@@ -107,16 +124,25 @@ function assetstreamPass(values: readonly Buffer[], encoder: EventEncoder, count
 
 function fail(rejected: readonly RejectionAt[]): never {
   const byCode = new Map<string, number>()
-  for (const r of rejected) byCode.set(`${r.rejection.code} at ${r.rejection.path}`, (byCode.get(`${r.rejection.code} at ${r.rejection.path}`) ?? 0) + 1)
-  process.stderr.write(`derive-bench: ${rejected.length} message(s) rejected — the workload generator or the core is wrong\n`)
+  for (const r of rejected)
+    byCode.set(
+      `${r.rejection.code} at ${r.rejection.path}`,
+      (byCode.get(`${r.rejection.code} at ${r.rejection.path}`) ?? 0) + 1,
+    )
+  process.stderr.write(
+    `derive-bench: ${rejected.length} message(s) rejected — the workload generator or the core is wrong\n`,
+  )
   for (const [what, n] of byCode) process.stderr.write(`  ${n} × ${what}\n`)
   for (const r of rejected.slice(0, 5)) {
-    process.stderr.write(`  message #${r.index} (id ${r.messageId ?? '?'}): ${r.rejection.code} ${r.rejection.path}: ${r.rejection.message}\n`)
+    process.stderr.write(
+      `  message #${r.index} (id ${r.messageId ?? '?'}): ${r.rejection.code} ${r.rejection.path}: ${r.rejection.message}\n`,
+    )
   }
   process.exit(1)
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 function main(): void {
   const { values: args } = parseArgs({
@@ -169,7 +195,8 @@ function main(): void {
     const f = floorPass(values)
     const a = assetstreamPass(values, encoder, false)
     if (a.rejected.length > 0) fail(a.rejected)
-    if (a.events !== check.events) throw new Error(`round ${r}: ${a.events} events, expected ${check.events}`)
+    if (a.events !== check.events)
+      throw new Error(`round ${r}: ${a.events} events, expected ${check.events}`)
     floorRuns.push(f.seconds)
     asRuns.push(a.seconds)
   }
@@ -191,20 +218,42 @@ function main(): void {
     ['floor (JSON.parse+stringify)', `${fmt(floorMps)} msgs/s`],
     ['assetstream', `${fmt(asMps)} msgs/s, ${fmt(asEps)} events/s`],
     ['ratio assetstream/floor', fmt(ratio, 3)],
-    ['rounds (median)', `${rounds}; floor ${floorRuns.map((s) => fmt(s * 1000)).join('/')} ms, assetstream ${asRuns.map((s) => fmt(s * 1000)).join('/')} ms`],
-    ['machine', `${cpus[0]?.model ?? '?'} × ${cpus.length}, Node ${process.version}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB`],
+    [
+      'rounds (median)',
+      `${rounds}; floor ${floorRuns.map((s) => fmt(s * 1000)).join('/')} ms, assetstream ${asRuns.map((s) => fmt(s * 1000)).join('/')} ms`,
+    ],
+    [
+      'machine',
+      `${cpus[0]?.model ?? '?'} × ${cpus.length}, Node ${process.version}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB`,
+    ],
   ]
   const w = Math.max(...rows.map(([k]) => k.length))
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n')
-  process.stdout.write(`events by type: ${[...check.eventsByType].map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}\n`)
+  process.stdout.write(
+    `events by type: ${[...check.eventsByType].map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}\n`,
+  )
 
   const result = {
     benchmark: 'derive',
     date: new Date().toISOString(),
-    workload: { messages, seed, flowRuns: keys.size, inputBytes, generateSeconds: genSeconds, events: check.events, eventsByType: Object.fromEntries(check.eventsByType), avroBytes: check.outputBytes },
+    workload: {
+      messages,
+      seed,
+      flowRuns: keys.size,
+      inputBytes,
+      generateSeconds: genSeconds,
+      events: check.events,
+      eventsByType: Object.fromEntries(check.eventsByType),
+      avroBytes: check.outputBytes,
+    },
     rounds,
     floor: { messagesPerSecond: floorMps, medianSeconds: floorSeconds, seconds: floorRuns },
-    assetstream: { messagesPerSecond: asMps, eventsPerSecond: asEps, medianSeconds: asSeconds, seconds: asRuns },
+    assetstream: {
+      messagesPerSecond: asMps,
+      eventsPerSecond: asEps,
+      medianSeconds: asSeconds,
+      seconds: asRuns,
+    },
     ratio,
     machine: {
       cpu: cpus[0]?.model ?? null,

@@ -132,7 +132,9 @@ export function mulberry32(seed: number): () => number {
   }
 }
 
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).padStart(2, '0'),
+)
 
 /** Random helpers over mulberry32. */
 export class Rng {
@@ -163,7 +165,8 @@ export class Rng {
   sample<T>(items: readonly T[], n: number): T[] {
     const copy = [...items]
     const out: T[] = []
-    while (out.length < n && copy.length > 0) out.push(copy.splice(Math.floor(this.float() * copy.length), 1)[0] as T)
+    while (out.length < n && copy.length > 0)
+      out.push(copy.splice(Math.floor(this.float() * copy.length), 1)[0] as T)
     return out
   }
   /** A UUIDv4-shaped lowercase hex id. */
@@ -220,15 +223,125 @@ class Clock {
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
 
-const ADJECTIVES = ['amber', 'crimson', 'silent', 'brave', 'lucky', 'misty', 'golden', 'rapid', 'quiet', 'wise', 'bold', 'cosmic', 'daring', 'gentle', 'jade']
-const ANIMALS = ['owl', 'fox', 'otter', 'heron', 'lynx', 'badger', 'falcon', 'marten', 'ibis', 'koala', 'tapir', 'wren', 'yak', 'zebu', 'newt']
-const FLOW_NAMES = ['nightly-etl', 'customer-pipeline', 'orders-sync', 'ml-features', 'billing-rollup', 'marketing-attribution', 'inventory-snapshot', 'clickstream-sessionize', 'finance-close', 'ads-spend', 'support-tickets', 'geo-enrich', 'fraud-scoring', 'search-index', 'hr-sync', 'pricing-model']
-const VERBS = ['extract', 'load', 'clean', 'transform', 'join', 'aggregate', 'validate', 'enrich', 'dedupe', 'score', 'publish', 'snapshot', 'export', 'normalize', 'train', 'sample']
-const NOUNS = ['orders', 'customers', 'events', 'sessions', 'invoices', 'products', 'payments', 'clicks', 'tickets', 'accounts', 'features', 'prices', 'inventory', 'shipments', 'refunds', 'users']
-const PARAMS = ['df', 'data', 'records', 'table', 'rows', 'frame', 'batch', 'source', 'left', 'right', 'x0', 'x1', 'upstream', 'items']
+const ADJECTIVES = [
+  'amber',
+  'crimson',
+  'silent',
+  'brave',
+  'lucky',
+  'misty',
+  'golden',
+  'rapid',
+  'quiet',
+  'wise',
+  'bold',
+  'cosmic',
+  'daring',
+  'gentle',
+  'jade',
+]
+const ANIMALS = [
+  'owl',
+  'fox',
+  'otter',
+  'heron',
+  'lynx',
+  'badger',
+  'falcon',
+  'marten',
+  'ibis',
+  'koala',
+  'tapir',
+  'wren',
+  'yak',
+  'zebu',
+  'newt',
+]
+const FLOW_NAMES = [
+  'nightly-etl',
+  'customer-pipeline',
+  'orders-sync',
+  'ml-features',
+  'billing-rollup',
+  'marketing-attribution',
+  'inventory-snapshot',
+  'clickstream-sessionize',
+  'finance-close',
+  'ads-spend',
+  'support-tickets',
+  'geo-enrich',
+  'fraud-scoring',
+  'search-index',
+  'hr-sync',
+  'pricing-model',
+]
+const VERBS = [
+  'extract',
+  'load',
+  'clean',
+  'transform',
+  'join',
+  'aggregate',
+  'validate',
+  'enrich',
+  'dedupe',
+  'score',
+  'publish',
+  'snapshot',
+  'export',
+  'normalize',
+  'train',
+  'sample',
+]
+const NOUNS = [
+  'orders',
+  'customers',
+  'events',
+  'sessions',
+  'invoices',
+  'products',
+  'payments',
+  'clicks',
+  'tickets',
+  'accounts',
+  'features',
+  'prices',
+  'inventory',
+  'shipments',
+  'refunds',
+  'users',
+]
+const PARAMS = [
+  'df',
+  'data',
+  'records',
+  'table',
+  'rows',
+  'frame',
+  'batch',
+  'source',
+  'left',
+  'right',
+  'x0',
+  'x1',
+  'upstream',
+  'items',
+]
 const SCHEMES = ['s3', 'gs', 'postgres', 'bq', 'snowflake', 'file', 'az', 'mysql']
 const TOOLS = ['dbt', 'spark', 'airbyte', 'fivetran', 'duckdb']
-const OWNERS = ['data-team', 'analytics-team', 'José', 'Zoë Ødegaard', 'platform', 'ml-eng', '🚀ops', '数据团队', 'finance', 'Ana-María', 'growth']
+const OWNERS = [
+  'data-team',
+  'analytics-team',
+  'José',
+  'Zoë Ødegaard',
+  'platform',
+  'ml-eng',
+  '🚀ops',
+  '数据团队',
+  'finance',
+  'Ana-María',
+  'growth',
+]
 const DESCRIPTIONS = [
   'Raw events as delivered by the source system',
   'Événements bruts, partitionnés par jour',
@@ -240,10 +353,21 @@ const DESCRIPTIONS = [
   '集計済みの売上データ',
 ]
 const POOL_TYPES = ['kubernetes', 'process', 'docker', 'ecs', 'cloud-run']
-const FLOW_TAGS = ['prod', 'staging', 'etl', 'nightly', 'critical', 'finance', 'ml', 'pii', 'team-data', 'v2']
+const FLOW_TAGS = [
+  'prod',
+  'staging',
+  'etl',
+  'nightly',
+  'critical',
+  'finance',
+  'ml',
+  'pii',
+  'team-data',
+  'v2',
+]
 const ERRORS = [
   'Task run encountered an exception ValueError: could not convert string to float',
-  'Task run encountered an exception KeyError: \'customer_id\'',
+  "Task run encountered an exception KeyError: 'customer_id'",
   'Task run encountered an exception ConnectionError: connection reset by peer',
   'Task run exceeded timeout of 600.0 second(s)',
 ]
@@ -254,7 +378,8 @@ const ERRORS = [
 interface AssetSpec {
   readonly key: string
   /** undefined: written as a bare key string; null: `properties: null`. */
-  readonly properties: { name?: string; description?: string; url?: string; owners?: string[] } | null | undefined
+  readonly properties:
+    { name?: string; description?: string; url?: string; owners?: string[] } | null | undefined
 }
 
 type ArtifactKind = 'markdown' | 'table' | 'link' | 'progress'
@@ -311,26 +436,39 @@ function assetSpec(rng: Rng, key: string): AssetSpec {
   const properties: { name?: string; description?: string; url?: string; owners?: string[] } = {}
   if (rng.chance(0.9)) properties.name = key.slice(key.lastIndexOf('/') + 1).replace(/[._]/g, ' ')
   if (rng.chance(0.7)) properties.description = rng.pick(DESCRIPTIONS)
-  if (rng.chance(0.5)) properties.url = `https://dashboard.acme.example/assets/${encodeURIComponent(key)}`
+  if (rng.chance(0.5))
+    properties.url = `https://dashboard.acme.example/assets/${encodeURIComponent(key)}`
   if (rng.chance(0.6)) properties.owners = rng.sample(OWNERS, rng.int(0, 3))
   return { key, properties }
 }
 
-function flowTemplate(rng: Rng, i: number, opts: Required<Pick<WorkloadOptions, 'tasksPerFlowRun' | 'materializingRatio'>>): FlowTemplate {
-  const flowName = FLOW_NAMES[i % FLOW_NAMES.length] + (i >= FLOW_NAMES.length ? `-${Math.floor(i / FLOW_NAMES.length)}` : '')
+function flowTemplate(
+  rng: Rng,
+  i: number,
+  opts: Required<Pick<WorkloadOptions, 'tasksPerFlowRun' | 'materializingRatio'>>,
+): FlowTemplate {
+  const flowName =
+    FLOW_NAMES[i % FLOW_NAMES.length] +
+    (i >= FLOW_NAMES.length ? `-${Math.floor(i / FLOW_NAMES.length)}` : '')
   const [lo, hi] = opts.tasksPerFlowRun
   const n = rng.int(lo, hi)
   // External sources the flow reads (asset_deps), a few per flow.
-  const sources = Array.from({ length: rng.int(4, 12) }, (_, k) => assetSpec(rng, assetKey(rng, `${flowName}-src`, k)))
+  const sources = Array.from({ length: rng.int(4, 12) }, (_, k) =>
+    assetSpec(rng, assetKey(rng, `${flowName}-src`, k)),
+  )
   let assetCounter = 0
   const tasks: TaskTemplate[] = []
   for (let t = 0; t < n; t++) {
     const name = `${rng.pick(VERBS)}_${rng.pick(NOUNS)}`
     const materializing = rng.chance(t === 0 ? 0.7 : opts.materializingRatio)
     const materializes = materializing
-      ? Array.from({ length: rng.chance(0.75) ? 1 : 2 }, () => assetSpec(rng, assetKey(rng, flowName, assetCounter++)))
+      ? Array.from({ length: rng.chance(0.75) ? 1 : 2 }, () =>
+          assetSpec(rng, assetKey(rng, flowName, assetCounter++)),
+        )
       : []
-    const assetDeps = rng.chance(materializing ? 0.35 : 0.15) ? rng.sample(sources, rng.int(1, 5)) : []
+    const assetDeps = rng.chance(materializing ? 0.35 : 0.15)
+      ? rng.sample(sources, rng.int(1, 5))
+      : []
     // Data inputs from earlier tasks, mostly recent ones (pipelines are chains with fan-in).
     const inputs: { parameter: string; upstream: number[] }[] = []
     if (t > 0) {
@@ -354,9 +492,13 @@ function flowTemplate(rng: Rng, i: number, opts: Required<Pick<WorkloadOptions, 
       inputs,
       waitFor,
       parent,
-      plainParams: rng.chance(0.3) ? rng.sample(['limit', 'date', 'region', 'dry_run'], rng.int(1, 2)) : [],
+      plainParams: rng.chance(0.3)
+        ? rng.sample(['limit', 'date', 'region', 'dry_run'], rng.int(1, 2))
+        : [],
       tags: rng.chance(0.2) ? rng.sample(FLOW_TAGS, 1) : [],
-      artifact: rng.chance(0.12) ? rng.pick<ArtifactKind>(['markdown', 'table', 'link', 'progress']) : undefined,
+      artifact: rng.chance(0.12)
+        ? rng.pick<ArtifactKind>(['markdown', 'table', 'link', 'progress'])
+        : undefined,
       sendsEmptyAssets: rng.chance(0.5),
     })
   }
@@ -364,9 +506,15 @@ function flowTemplate(rng: Rng, i: number, opts: Required<Pick<WorkloadOptions, 
   return {
     flowId: rng.uuid(),
     flowName,
-    deployment: rng.chance(0.85) ? { id: rng.uuid(), name: rng.pick(['nightly', 'hourly', 'backfill', 'on-demand', 'daily']) } : undefined,
-    workQueue: rng.chance(0.8) ? { id: rng.uuid(), name: rng.pick(['default', 'high-priority', 'batch']) } : undefined,
-    workPool: rng.chance(0.8) ? { id: rng.uuid(), name: `${poolType}-pool`, type: poolType } : undefined,
+    deployment: rng.chance(0.85)
+      ? { id: rng.uuid(), name: rng.pick(['nightly', 'hourly', 'backfill', 'on-demand', 'daily']) }
+      : undefined,
+    workQueue: rng.chance(0.8)
+      ? { id: rng.uuid(), name: rng.pick(['default', 'high-priority', 'batch']) }
+      : undefined,
+    workPool: rng.chance(0.8)
+      ? { id: rng.uuid(), name: `${poolType}-pool`, type: poolType }
+      : undefined,
     tags: rng.sample(FLOW_TAGS, rng.int(0, 3)),
     tasks,
   }
@@ -380,7 +528,15 @@ function refJson(a: AssetSpec): AssetRefJson {
   return { key: a.key, properties: a.properties === null ? null : { ...a.properties } }
 }
 
-type Outcome = 'completed' | 'cached' | 'retry-completed' | 'retry-failed' | 'failed' | 'timed-out' | 'crashed' | 'cancelled'
+type Outcome =
+  | 'completed'
+  | 'cached'
+  | 'retry-completed'
+  | 'retry-failed'
+  | 'failed'
+  | 'timed-out'
+  | 'crashed'
+  | 'cancelled'
 
 /**
  * Most flow runs go well (only retries and cache hits); one in five has a bad day, where a task
@@ -412,7 +568,11 @@ function stateSequence(rng: Rng, outcome: Outcome): State[] {
   const running: State = { type: 'RUNNING', name: 'Running', runCount: 1 }
   switch (outcome) {
     case 'completed':
-      return [pending, running, { type: 'COMPLETED', name: 'Completed', runCount: 1, attemptEnd: 1 }]
+      return [
+        pending,
+        running,
+        { type: 'COMPLETED', name: 'Completed', runCount: 1, attemptEnd: 1 },
+      ]
     case 'cached':
       return [pending, { type: 'COMPLETED', name: 'Cached', runCount: 0 }]
     case 'retry-completed':
@@ -432,13 +592,41 @@ function stateSequence(rng: Rng, outcome: Outcome): State[] {
       ]
     }
     case 'failed':
-      return [pending, running, { type: 'FAILED', name: 'Failed', runCount: 1, message: rng.pick(ERRORS), attemptEnd: 1 }]
+      return [
+        pending,
+        running,
+        { type: 'FAILED', name: 'Failed', runCount: 1, message: rng.pick(ERRORS), attemptEnd: 1 },
+      ]
     case 'timed-out':
-      return [pending, running, { type: 'FAILED', name: 'TimedOut', runCount: 1, message: ERRORS[3] as string, attemptEnd: 1 }]
+      return [
+        pending,
+        running,
+        {
+          type: 'FAILED',
+          name: 'TimedOut',
+          runCount: 1,
+          message: ERRORS[3] as string,
+          attemptEnd: 1,
+        },
+      ]
     case 'crashed':
-      return [pending, running, { type: 'CRASHED', name: 'Crashed', runCount: 1, message: 'Execution was interrupted by the worker' }]
+      return [
+        pending,
+        running,
+        {
+          type: 'CRASHED',
+          name: 'Crashed',
+          runCount: 1,
+          message: 'Execution was interrupted by the worker',
+        },
+      ]
     case 'cancelled':
-      return [pending, running, { type: 'CANCELLING', name: 'Cancelling', runCount: 1 }, { type: 'CANCELLED', name: 'Cancelled', runCount: 1 }]
+      return [
+        pending,
+        running,
+        { type: 'CANCELLING', name: 'Cancelling', runCount: 1 },
+        { type: 'CANCELLED', name: 'Cancelled', runCount: 1 },
+      ]
   }
 }
 
@@ -446,8 +634,17 @@ function metadata(rng: Rng, attempt: number): { [key: string]: JsonLike } {
   const md: { [key: string]: JsonLike } = { rows: rng.int(0, 5_000_000), attempt }
   if (rng.chance(0.5)) md.bytes = rng.int(1_000, 2_000_000_000)
   if (rng.chance(0.4)) md.partition = `2026-11-${String(rng.int(1, 28)).padStart(2, '0')}`
-  if (rng.chance(0.3)) md.columns = rng.sample(['id', 'customer_id', 'amount', 'currency', 'ts', 'région', 'status'], rng.int(2, 5))
-  if (rng.chance(0.25)) md.quality = { null_ratio: Math.round(rng.float() * 1000) / 100_000, checks_passed: rng.chance(0.9), score: null }
+  if (rng.chance(0.3))
+    md.columns = rng.sample(
+      ['id', 'customer_id', 'amount', 'currency', 'ts', 'région', 'status'],
+      rng.int(2, 5),
+    )
+  if (rng.chance(0.25))
+    md.quality = {
+      null_ratio: Math.round(rng.float() * 1000) / 100_000,
+      checks_passed: rng.chance(0.9),
+      score: null,
+    }
   return md
 }
 
@@ -469,19 +666,38 @@ interface StreamContext {
   readonly clock: Clock
 }
 
-function artifactOps(ctx: StreamContext, tr: TaskRunState, st: State, occurred: number): ArtifactOpJson[] | undefined {
+function artifactOps(
+  ctx: StreamContext,
+  tr: TaskRunState,
+  st: State,
+  occurred: number,
+): ArtifactOpJson[] | undefined {
   const { rng } = ctx
   const kind = tr.template.artifact
   if (kind === undefined) return undefined
-  const at = (): { occurred?: string } => (rng.chance(0.5) ? { occurred: formatOccurred(occurred - rng.int(1, 900)) } : {})
+  const at = (): { occurred?: string } =>
+    rng.chance(0.5) ? { occurred: formatOccurred(occurred - rng.int(1, 900)) } : {}
   if (kind === 'progress') {
     if (st.type === 'RUNNING' && tr.progressArtifact === undefined) {
       tr.progressArtifact = rng.uuid()
-      return [{ op: 'create', id: tr.progressArtifact, key: null, type: 'progress', description: `Progress of ${tr.name}`, data: 0.0, ...at() }]
+      return [
+        {
+          op: 'create',
+          id: tr.progressArtifact,
+          key: null,
+          type: 'progress',
+          description: `Progress of ${tr.name}`,
+          data: 0.0,
+          ...at(),
+        },
+      ]
     }
     if (tr.progressArtifact !== undefined && (st.type === 'COMPLETED' || st.type === 'RUNNING')) {
-      const ops: ArtifactOpJson[] = [{ op: 'update', id: tr.progressArtifact, changes: { data: 50.0 }, ...at() }]
-      if (st.type === 'COMPLETED') ops.push({ op: 'update', id: tr.progressArtifact, changes: { data: 100.0 }, ...at() })
+      const ops: ArtifactOpJson[] = [
+        { op: 'update', id: tr.progressArtifact, changes: { data: 50.0 }, ...at() },
+      ]
+      if (st.type === 'COMPLETED')
+        ops.push({ op: 'update', id: tr.progressArtifact, changes: { data: 100.0 }, ...at() })
       return ops
     }
     return undefined
@@ -492,32 +708,65 @@ function artifactOps(ctx: StreamContext, tr: TaskRunState, st: State, occurred: 
   const base = { op: 'create' as const, id, ...(key === undefined ? {} : { key }), type: kind }
   switch (kind) {
     case 'markdown':
-      return [{ ...base, description: 'Run summary', data: `# ${tr.name}\n\n| metric | value |\n|---|---|\n| rows | ${rng.int(0, 99_999)} |\n\nRésumé généré ✔`, ...at() }]
+      return [
+        {
+          ...base,
+          description: 'Run summary',
+          data: `# ${tr.name}\n\n| metric | value |\n|---|---|\n| rows | ${rng.int(0, 99_999)} |\n\nRésumé généré ✔`,
+          ...at(),
+        },
+      ]
     case 'table':
       return [
         {
           ...base,
           description: rng.chance(0.5) ? 'Row counts per partition' : null,
-          data: Array.from({ length: rng.int(2, 6) }, (_, k) => ({ partition: k, rows: rng.int(0, 10_000), ok: rng.chance(0.9) })),
+          data: Array.from({ length: rng.int(2, 6) }, (_, k) => ({
+            partition: k,
+            rows: rng.int(0, 10_000),
+            ok: rng.chance(0.9),
+          })),
         },
-        ...(rng.chance(0.3) ? [{ op: 'update' as const, id, changes: { description: 'Row counts (final)', metadata_: { source: tr.name } } }] : []),
+        ...(rng.chance(0.3)
+          ? [
+              {
+                op: 'update' as const,
+                id,
+                changes: { description: 'Row counts (final)', metadata_: { source: tr.name } },
+              },
+            ]
+          : []),
       ]
     case 'link':
       return [{ ...base, data: `https://dashboard.acme.example/runs/${tr.id}`, ...at() }]
   }
 }
 
-function buildMessage(ctx: StreamContext, flowRun: LifecycleJson['flow_run'], tr: TaskRunState, taskRunIds: readonly string[], st: State): LifecycleJson {
+function buildMessage(
+  ctx: StreamContext,
+  flowRun: LifecycleJson['flow_run'],
+  tr: TaskRunState,
+  taskRunIds: readonly string[],
+  st: State,
+): LifecycleJson {
   const { rng } = ctx
   const occurredMicros = ctx.clock.tick()
   const t = tr.template
   const taskInputs: { [parameter: string]: TaskRunInputJson[] } = {}
   for (const { parameter, upstream } of t.inputs) {
-    taskInputs[parameter] = upstream.map((u) => ({ input_type: 'task_run', id: taskRunIds[u] as string }))
+    taskInputs[parameter] = upstream.map((u) => ({
+      input_type: 'task_run',
+      id: taskRunIds[u] as string,
+    }))
   }
   for (const p of t.plainParams) taskInputs[p] = [{ input_type: 'parameter', name: p }]
-  if (t.waitFor.length > 0) taskInputs.wait_for = t.waitFor.map((u) => ({ input_type: 'task_run', id: taskRunIds[u] as string }))
-  if (t.parent !== undefined) taskInputs.__parents__ = [{ input_type: 'task_run', id: taskRunIds[t.parent] as string }]
+  if (t.waitFor.length > 0)
+    taskInputs.wait_for = t.waitFor.map((u) => ({
+      input_type: 'task_run',
+      id: taskRunIds[u] as string,
+    }))
+  if (t.parent !== undefined)
+    taskInputs.__parents__ = [{ input_type: 'task_run', id: taskRunIds[t.parent] as string }]
   const msg: LifecycleJson = {
     id: rng.uuid(),
     occurred: formatOccurred(occurredMicros),
@@ -530,7 +779,11 @@ function buildMessage(ctx: StreamContext, flowRun: LifecycleJson['flow_run'], tr
       tags: [...t.tags],
       task_inputs: taskInputs,
     },
-    state: { type: st.type, name: st.name, ...(st.message === undefined ? {} : { message: st.message }) },
+    state: {
+      type: st.type,
+      name: st.name,
+      ...(st.message === undefined ? {} : { message: st.message }),
+    },
   }
   if (t.materializes.length > 0 || t.assetDeps.length > 0 || t.sendsEmptyAssets) {
     const assets: NonNullable<LifecycleJson['assets']> = {
@@ -540,7 +793,8 @@ function buildMessage(ctx: StreamContext, flowRun: LifecycleJson['flow_run'], tr
     if (t.materializedBy !== undefined) assets.materialized_by = t.materializedBy
     if (st.attemptEnd !== undefined && t.materializes.length > 0 && rng.chance(0.8)) {
       assets.metadata = {}
-      for (const a of t.materializes) if (rng.chance(0.85)) assets.metadata[a.key] = metadata(rng, st.attemptEnd)
+      for (const a of t.materializes)
+        if (rng.chance(0.85)) assets.metadata[a.key] = metadata(rng, st.attemptEnd)
     }
     msg.assets = assets
   }
@@ -569,7 +823,15 @@ function* flowRunMessages(ctx: StreamContext, template: FlowTemplate): Generator
   const runs: TaskRunState[] = template.tasks.map((t) => {
     const k = counts.get(t.name) ?? 0
     counts.set(t.name, k + 1)
-    return { template: t, id: rng.uuid(), name: `${t.name}-${k}`, states: stateSequence(rng, pickOutcome(rng, badDay)), next: 0, done: false, broken: false }
+    return {
+      template: t,
+      id: rng.uuid(),
+      name: `${t.name}-${k}`,
+      states: stateSequence(rng, pickOutcome(rng, badDay)),
+      next: 0,
+      done: false,
+      broken: false,
+    }
   })
   const ids = runs.map((r) => r.id)
   const concurrency = rng.int(1, 4)
@@ -579,10 +841,24 @@ function* flowRunMessages(ctx: StreamContext, template: FlowTemplate): Generator
     // Start task runs in order while their upstreams are done and there is room.
     while (inFlight.length < concurrency && nextStart < runs.length) {
       const tr = runs[nextStart] as TaskRunState
-      const deps = [...tr.template.inputs.flatMap((i) => i.upstream), ...tr.template.waitFor, ...(tr.template.parent === undefined ? [] : [tr.template.parent])]
+      const deps = [
+        ...tr.template.inputs.flatMap((i) => i.upstream),
+        ...tr.template.waitFor,
+        ...(tr.template.parent === undefined ? [] : [tr.template.parent]),
+      ]
       if (!deps.every((d) => (runs[d] as TaskRunState).done)) break
       if (deps.some((d) => (runs[d] as TaskRunState).broken)) {
-        tr.states.splice(0, tr.states.length, { type: 'PENDING', name: 'Pending', runCount: 0 }, { type: 'PENDING', name: 'NotReady', runCount: 0, message: 'Upstream task run did not reach a COMPLETED state' })
+        tr.states.splice(
+          0,
+          tr.states.length,
+          { type: 'PENDING', name: 'Pending', runCount: 0 },
+          {
+            type: 'PENDING',
+            name: 'NotReady',
+            runCount: 0,
+            message: 'Upstream task run did not reach a COMPLETED state',
+          },
+        )
       }
       inFlight.push(tr)
       nextStart++
@@ -614,7 +890,11 @@ function* standaloneMessages(ctx: StreamContext, template: FlowTemplate): Genera
   }
   for (const st of tr.states) {
     const value = buildMessage(ctx, undefined, tr, [], st)
-    if (rng.chance(0.5) && value.assets !== undefined) value.assets.upstream = template.tasks.flatMap((x) => x.materializes).slice(0, 2).map(refJson)
+    if (rng.chance(0.5) && value.assets !== undefined)
+      value.assets.upstream = template.tasks
+        .flatMap((x) => x.materializes)
+        .slice(0, 2)
+        .map(refJson)
     yield { key: tr.id, value }
   }
 }
@@ -636,11 +916,27 @@ const BREAKERS: readonly ((m: LifecycleJson, rng: Rng) => InputErrorCode)[] = [
     return 'invalid_message'
   },
   (m, rng) => {
-    m.assets = { ...(m.assets ?? {}), asset_deps: [...(m.assets?.asset_deps ?? []), rng.pick(['s3://bucket/with space.csv', 'S3://upper/case', 'no-scheme/table', 's3://q?x=1'])] }
+    m.assets = {
+      ...(m.assets ?? {}),
+      asset_deps: [
+        ...(m.assets?.asset_deps ?? []),
+        rng.pick([
+          's3://bucket/with space.csv',
+          'S3://upper/case',
+          'no-scheme/table',
+          's3://q?x=1',
+        ]),
+      ],
+    }
     return 'invalid_asset_key'
   },
   (m) => {
-    m.assets = { ...(m.assets ?? {}), materializes: [{ key: 's3://lake/long-description', properties: { description: 'x'.repeat(2501) } }] }
+    m.assets = {
+      ...(m.assets ?? {}),
+      materializes: [
+        { key: 's3://lake/long-description', properties: { description: 'x'.repeat(2501) } },
+      ],
+    }
     return 'invalid_asset_description'
   },
   (m, rng) => {
@@ -649,7 +945,10 @@ const BREAKERS: readonly ((m: LifecycleJson, rng: Rng) => InputErrorCode)[] = [
   },
 ]
 
-function breakMessage(m: LifecycleJson, rng: Rng): { value: LifecycleJson; invalid: InputErrorCode } {
+function breakMessage(
+  m: LifecycleJson,
+  rng: Rng,
+): { value: LifecycleJson; invalid: InputErrorCode } {
   const value = structuredClone(m)
   const invalid = rng.pick(BREAKERS)(value, rng)
   return { value, invalid }
@@ -667,14 +966,21 @@ export function* generateWorkload(opts: WorkloadOptions): Generator<KeyedMessage
   const rng = new Rng(seed)
   const tasksPerFlowRun = opts.tasksPerFlowRun ?? [20, 60]
   const materializingRatio = opts.materializingRatio ?? 0.3
-  const templates = Array.from({ length: opts.flows ?? 12 }, (_, i) => flowTemplate(rng, i, { tasksPerFlowRun, materializingRatio }))
-  const ctx: StreamContext = { rng, clock: new Clock(opts.startMicros ?? DEFAULT_START_MICROS, rng, opts.meanGapMicros ?? 20_000) }
+  const templates = Array.from({ length: opts.flows ?? 12 }, (_, i) =>
+    flowTemplate(rng, i, { tasksPerFlowRun, materializingRatio }),
+  )
+  const ctx: StreamContext = {
+    rng,
+    clock: new Clock(opts.startMicros ?? DEFAULT_START_MICROS, rng, opts.meanGapMicros ?? 20_000),
+  }
   const standaloneRatio = opts.standaloneRatio ?? 0.005
   const invalidRatio = opts.invalidRatio ?? 0
   const newRun = (): Generator<KeyedMessage> =>
-    rng.chance(standaloneRatio) ? standaloneMessages(ctx, rng.pick(templates)) : flowRunMessages(ctx, rng.pick(templates))
+    rng.chance(standaloneRatio)
+      ? standaloneMessages(ctx, rng.pick(templates))
+      : flowRunMessages(ctx, rng.pick(templates))
   const active = Array.from({ length: Math.max(1, opts.concurrentFlowRuns ?? 8) }, newRun)
-  for (let n = 0; n < opts.messages; ) {
+  for (let n = 0; n < opts.messages;) {
     const i = rng.int(0, active.length - 1)
     const r = (active[i] as Generator<KeyedMessage>).next()
     if (r.done === true) {
@@ -691,10 +997,13 @@ export function* generateWorkload(opts: WorkloadOptions): Generator<KeyedMessage
 }
 
 /** The workload as an array. */
-export const generateMessages = (opts: WorkloadOptions): KeyedMessage[] => [...generateWorkload(opts)]
+export const generateMessages = (opts: WorkloadOptions): KeyedMessage[] => [
+  ...generateWorkload(opts),
+]
 
 /** One message as a compact JSON line (no newline): what a JSON producer puts in the Kafka value. */
-export const toJsonLine = (m: KeyedMessage | LifecycleJson): string => JSON.stringify('value' in m ? m.value : m)
+export const toJsonLine = (m: KeyedMessage | LifecycleJson): string =>
+  JSON.stringify('value' in m ? m.value : m)
 
 /** Messages as JSON lines, each ending in a newline: the input of `assetstream derive`. */
 export function toJsonLines(messages: Iterable<KeyedMessage | LifecycleJson>): string {

@@ -36,6 +36,8 @@ export interface CommandIo {
   readonly stdout: Writable
   readonly stderr: Writable
   readonly env: Readonly<Record<string, string | undefined>>
+  /** Starts listening for SIGINT/SIGTERM; resolves with the signal's name. Long-running commands only. */
+  readonly stopSignal: () => Promise<string>
 }
 
 /** Writes with back-pressure, in chunks, so millions of lines cost few syscalls. */

@@ -141,7 +141,11 @@ function timestamp(obj: Obj, key: string, path: string, required: boolean): numb
 /** Builds an object from the entries whose value is defined (exactOptionalPropertyTypes). */
 function defined<T extends object>(entries: { [K in keyof T]: T[K] | undefined }): T {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(entries)) if (v !== undefined) out[k] = v
+  // for-in over an object literal: its own keys in order, without the entries arrays.
+  for (const k in entries) {
+    const v = entries[k as keyof T]
+    if (v !== undefined) out[k] = v
+  }
   return out as T
 }
 

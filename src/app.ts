@@ -1,0 +1,106 @@
+/**
+ * Composition root of the Kafka commands: checks the broker and the registry within the start-up
+ * deadline (both at once, so one error lists every problem), registers the event schemas, and
+ * makes sure the topics exist.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { RegisteredSchema } from './codec/event-codec.js'
+import { EventEncoder } from './codec/event-codec.js'
+import { Registry } from './codec/registry.js'
+import { eventTopic, eventTopics, type Config } from './config/config.js'
+import type { EventName } from './derive/types.js'
+import { AssetstreamError } from './errors.js'
+import { createKafka, isRetriable, type Admin, type Kafka } from './kafka/kafkajs.js'
+import { ensureTopics, partitionCounts } from './kafka/topics.js'
+import type { Logger } from './logger.js'
+
+export interface Connected {
+  readonly kafka: Kafka
+  readonly admin: Admin
+  readonly registry: Registry
+  readonly schemas: ReadonlyMap<EventName, RegisteredSchema>
+  readonly encoder: EventEncoder
+  close(): Promise<void>
+}
+
+/** Retries `fn` on retriable errors until the deadline; the last error is thrown. */
+async function withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+  for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (!isRetriable(e) || Date.now() + wait > deadline) throw e
+      await sleep(wait)
+    }
+  }
+}
+
+async function checkBroker(admin: Admin, config: Config, deadline: number): Promise<void> {
+  try {
+    await withDeadline(deadline, async () => {
+      await admin.connect()
+      await admin.describeCluster()
+    })
+  } catch (e) {
+    throw new AssetstreamError(
+      'broker_unavailable',
+      `Kafka at ${config.brokers.join(',')} cannot be reached: ${(e as Error).message}`,
+      { retriable: true, cause: e },
+    )
+  }
+}
+
+export async function connect(config: Config, logger: Logger): Promise<Connected> {
+  const deadline = Date.now() + config.startupTimeoutMs
+  const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, logger)
+  // Start-up makes few connection attempts of its own, so a wrong address fails fast.
+  const admin = createKafka({ brokers: config.brokers, clientId: config.clientId, retries: 1 }, logger).admin()
+  const registry = new Registry(config.registryUrl)
+
+  const [broker, schemas] = await Promise.allSettled([
+    checkBroker(admin, config, deadline),
+    withDeadline(deadline, () => registry.registerEventSchemas((e) => eventTopic(config, e))),
+  ])
+  const problems = [broker, schemas].flatMap((r) => (r.status === 'rejected' ? [r.reason as AssetstreamError] : []))
+  if (problems.length > 0 || schemas.status !== 'fulfilled') {
+    await admin.disconnect().catch(() => undefined)
+    const first = problems[0] as AssetstreamError
+    throw new AssetstreamError(
+      first.code,
+      problems.length === 1 ? first.message : `start-up failed:\n  - ${problems.map((p) => `[${p.code}] ${p.message}`).join('\n  - ')}`,
+      { problems: problems.map((p) => p.message), cause: first },
+    )
+  }
+  logger.info({ registry: config.registryUrl, ids: Object.fromEntries([...schemas.value].map(([e, s]) => [e, s.id])) }, 'event schemas registered')
+  return {
+    kafka,
+    admin,
+    registry,
+    schemas: schemas.value,
+    encoder: new EventEncoder(schemas.value),
+    close: () => admin.disconnect(),
+  }
+}
+
+/** The topics of the processor: the input must exist; outputs are created when missing. */
+export async function ensureProcessorTopics(admin: Admin, config: Config, logger: Logger): Promise<void> {
+  const input = (await partitionCounts(admin, [config.inputTopic])).get(config.inputTopic)
+  if (input === undefined) {
+    throw new AssetstreamError('invalid_config', `the input topic ${config.inputTopic} does not exist`)
+  }
+  await ensureTopics(
+    admin,
+    [
+      ...eventTopics(config).map((topic) => ({ topic, partitions: config.topicPartitions })),
+      { topic: config.dlqTopic, partitions: config.topicPartitions },
+      {
+        topic: config.changelogTopic,
+        partitions: input,
+        minPartitions: input,
+        configs: { 'cleanup.policy': 'compact' },
+      },
+    ],
+    { create: config.createTopics, replicationFactor: config.replicationFactor },
+    logger,
+  )
+}

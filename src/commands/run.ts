@@ -1,0 +1,43 @@
+/** `assetstream run`: the processor as a member of its consumer group, until a signal. */
+import { connect, ensureProcessorTopics } from '../app.js'
+import { loadConfig, settingsHelp } from '../config/config.js'
+import { AssetstreamError } from '../errors.js'
+import { Processor } from '../kafka/processor.js'
+import { createLogger } from '../logger.js'
+import type { CommandIo } from './derive.js'
+
+export const RUN_HELP = `Usage: assetstream run [options]
+
+Consumes task-run lifecycle messages from the input topic as a member of the consumer group,
+derives Prefect artifact and asset events, and publishes them Avro-encoded to one topic per
+event type, at least once. Rejected messages go to the dead-letter topic. Stops on SIGINT or
+SIGTERM after committing what it processed.
+
+Options (flags override environment variables):
+${settingsHelp()}
+  -h, --help                         show this help
+`
+
+export async function runProcessor(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { config, help, positionals } = loadConfig(io.env, argv)
+  if (help) {
+    io.stdout.write(RUN_HELP)
+    return 0
+  }
+  if (positionals.length > 0) throw new AssetstreamError('usage', `unexpected arguments: ${positionals.join(' ')}`)
+  const logger = createLogger(config.logLevel)
+  const app = await connect(config, logger)
+  try {
+    await ensureProcessorTopics(app.admin, config, logger)
+    const processor = new Processor(config, { ...app, schemas: app.registry, logger })
+    const stop = io.stopSignal()
+    await processor.start()
+    const outcome = await Promise.race([stop.then((s) => ({ signal: s })), processor.failed])
+    logger.info({ signal: outcome.signal }, 'stopping: draining the batches in flight and committing')
+    await processor.stop()
+    return 0
+  } finally {
+    await app.close().catch(() => undefined)
+    logger.flush()
+  }
+}

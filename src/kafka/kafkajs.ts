@@ -1,0 +1,58 @@
+/**
+ * The kafkajs adapter: the only module importing kafkajs values (CommonJS, default-imported once;
+ * Node's ESM loader does not see all of its named exports). kafkajs logs are bridged into pino.
+ */
+import kafkajs from 'kafkajs'
+import type { Kafka, KafkaConfig, LogEntry, logLevel as LogLevelEnum } from 'kafkajs'
+import type { Logger } from '../logger.js'
+
+export type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs'
+
+const { Kafka: KafkaClass, logLevel, CompressionTypes, Partitioners } = kafkajs
+export { CompressionTypes, Partitioners }
+
+/** kafkajs errors say whether a retry may help; so do ours (`retriable`, the same name). */
+export const isRetriable = (e: unknown): boolean => (e as { retriable?: boolean } | null)?.retriable === true
+
+function logCreator(root: Logger) {
+  return (_level: LogLevelEnum) =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, timestamp: _t, logger: _l, ...extra } = log
+      const child = { module: 'kafkajs', namespace, ...extra }
+      switch (level) {
+        case logLevel.ERROR:
+          root.error(child, message)
+          break
+        case logLevel.WARN:
+          root.warn(child, message)
+          break
+        case logLevel.INFO:
+          root.info(child, message)
+          break
+        case logLevel.DEBUG:
+          root.debug(child, message)
+          break
+        case logLevel.NOTHING:
+          break
+      }
+    }
+}
+
+export interface ClientOptions {
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  /** Connection attempts before a call fails (start-up uses few, so a bad broker fails fast). */
+  readonly retries?: number
+}
+
+export function createKafka(options: ClientOptions, logger: Logger): Kafka {
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.INFO,
+    logCreator: logCreator(logger),
+    connectionTimeout: 3000,
+    retry: { retries: options.retries ?? 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+  }
+  return new KafkaClass(config)
+}
