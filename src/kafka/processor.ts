@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js'
 import { processBatch, type BatchContext, type OutputRecord } from '../pipeline/batch.js'
 import { MemoryLineageStore } from '../state/memory-lineage-store.js'
 import { restoreLineage } from './changelog-restore.js'
-import { isRetriable, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from './kafkajs.js'
+import { isRetriable, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from './kafkajs.js'
 
 export interface ProcessorDeps {
   readonly kafka: Kafka
@@ -67,7 +67,13 @@ export class Processor {
       derive: { runContext: config.runContext },
       now: () => new Date(),
     }
-    this.#producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    this.#producer = deps.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, as Java clients partition keys
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    })
     this.#consumer = deps.kafka.consumer({
       groupId: config.groupId,
       allowAutoTopicCreation: false,
