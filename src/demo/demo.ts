@@ -54,6 +54,7 @@ const say = (line = ''): void => {
 }
 const step = (title: string): void => say(`\n▶ ${title}`)
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
 
 // ---------------------------------------------------------------------------------------------
 // Configuration: the processor's own config module names every topic, for it and for us.
@@ -103,6 +104,7 @@ class ProcessorProcess {
   /** Set once the process exited. */
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
   readonly #exited: Promise<void>
+  #terminated = false
 
   constructor(
     env: Record<string, string>,
@@ -125,7 +127,7 @@ class ProcessorProcess {
 
   /** Throws when the processor exited although nobody asked it to. */
   checkAlive(): void {
-    if (this.exit === undefined) return
+    if (this.exit === undefined || this.#terminated) return
     throw new DemoError(
       `the processor exited unexpectedly (${describeExit(this.exit)}); the end of its log:\n${this.logTail()}`,
     )
@@ -136,9 +138,13 @@ class ProcessorProcess {
     return text.map((l) => `    ${l}`).join('\n')
   }
 
-  /** SIGTERM, then wait (bounded) for it to commit and exit; SIGKILL when it does not. */
+  /**
+   * SIGTERM, then wait (bounded) for it to commit and exit; SIGKILL when it does not. The signal is
+   * sent once: the processor handles one SIGTERM, a second one would kill it mid-commit.
+   */
   async stop(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.exit === undefined) this.#child.kill('SIGTERM')
+    if (this.exit === undefined && !this.#terminated) this.#child.kill('SIGTERM')
+    this.#terminated = true
     const inTime = await Promise.race([this.#exited.then(() => true), sleep(timeoutMs, false)])
     if (!inTime || this.exit === undefined) {
       this.#child.kill('SIGKILL')
@@ -262,7 +268,7 @@ function describeEvent(e: JsonFormEvent): string {
   switch (e.event) {
     case 'prefect.artifact.created': {
       const { key, type } = e.payload
-      what = `artifact ${id.slice('prefect.artifact.'.length, 25)}…  ${JSON.stringify(key)} (${String(type)})`
+      what = `artifact ${id.slice('prefect.artifact.'.length, 25)}…  ${JSON.stringify(key)} (${typeof type === 'string' ? type : 'no type'})`
       break
     }
     case 'prefect.artifact.updated':
@@ -485,40 +491,37 @@ async function createInputTopic(kafka: Kafka, topic: string): Promise<boolean> {
   }
 }
 
-async function demo(): Promise<number> {
+/** Runs the demo; true when everything `derive` expects arrived and the processor stopped cleanly. */
+async function demo(): Promise<boolean> {
   const started = Date.now()
   const runId = Date.now().toString(36)
   const env = demoEnvironment(runId)
   const { config } = loadConfig(env, [])
-
   say(`assetstream demo — run ${runId}`)
+
   step('stack')
   if (isLocalStack(config)) ensureStack()
   else say(`  using brokers ${config.brokers.join(',')} and registry ${config.registryUrl}`)
-
   const kafka = createKafka(
     { brokers: config.brokers, clientId: 'assetstream-demo' },
     createLogger('error', 'assetstream-demo'),
   )
 
-  step('topics and group of this run')
+  step('topics and groups of this run')
   const created = await createInputTopic(kafka, config.inputTopic)
   say(`  input topic    ${config.inputTopic} (4 partitions, ${created ? 'created' : 'existed'})`)
-  say(
-    `  event topics   ${config.topicPrefix}prefect.artifact.created, …  (5, created by the processor)`,
-  )
+  say(`  event topics   ${eventTopic(config, 'prefect.artifact.created')}, … (5, by the processor)`)
   say(`  dead letters   ${config.dlqTopic}`)
   say(`  lineage state  ${config.changelogTopic}`)
-  say(`  group          ${config.groupId} (the processor), ${config.groupId}-viewer (this demo)`)
+  say(`  groups         ${config.groupId} (the processor), ${config.groupId}-viewer (this demo)`)
 
   step('processor')
-  const logDir = join(ROOT, '.stack')
-  mkdirSync(logDir, { recursive: true })
-  const processor = new ProcessorProcess(env, join(logDir, `demo-${runId}.log`))
-  say(
-    `  node dist/cli.js run   pid ${String(processor.pid)}, log ${relative(process.cwd(), processor.logFile)}`,
-  )
+  mkdirSync(join(ROOT, '.stack'), { recursive: true })
+  const processor = new ProcessorProcess(env, join(ROOT, '.stack', `demo-${runId}.log`))
+  const logFile = relative(process.cwd(), processor.logFile)
+  say(`  node dist/cli.js run   pid ${String(processor.pid)}, log ${logFile} (warnings and errors)`)
   const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true
     say(`\n${signal}: stopping the processor`)
     void processor.stop(STOP_TIMEOUT_MS).finally(() => process.exit(130))
   }
@@ -526,52 +529,48 @@ async function demo(): Promise<number> {
   process.once('SIGTERM', onSignal)
 
   const viewer = new Viewer(kafka, config)
-  let viewing = false
-  let problems: string[] = ['not finished']
+  let problems: string[] = []
   try {
-    await waitForTopics(
-      kafka,
-      [...EVENT_NAMES.map((e) => eventTopic(config, e)), config.dlqTopic],
-      processor,
-    )
-    say(`  it created its topics (${seconds(Date.now() - started)} since the start)`)
+    const outputs = [...EVENT_NAMES.map((e) => eventTopic(config, e)), config.dlqTopic]
+    await waitForTopics(kafka, outputs, processor)
+    say(`  it registered its schemas and created its topics (${seconds(Date.now() - started)})`)
 
     const expected = expectedOutcome(SAMPLE_FLOW, config.runContext)
-    step(
-      `producing flow run ${FLOW_RUN.name} of flow ${FLOW_RUN.flow_name} (${SAMPLE_FLOW.length} messages)`,
-    )
+    step(`producing flow run ${FLOW_RUN.name} of flow ${FLOW_RUN.flow_name}`)
     await viewer.start()
-    viewing = true
     await produceSample(kafka, config, SAMPLE_FLOW)
 
     step(
       `events and dead letters as they arrive, decoded through the registry ` +
-        `(expecting ${expected.events.size} events, ${total(expected.deadLetters)} dead letter)`,
+        `(expecting ${plural(expected.events.size, 'event')}, ` +
+        `${plural(total(expected.deadLetters), 'dead letter')})`,
     )
-    say('  (5 topics × 4 partitions: arrival order is not the order things happened; the time is)')
+    say('  (5 topics × 4 partitions: they arrive out of order; the time says when it happened)')
     await waitForArrival(viewer, expected, processor)
 
     step('summary')
     problems = printSummary(viewer, expected)
   } finally {
-    if (viewing) await viewer.stop().catch(() => undefined)
+    await viewer.stop().catch(() => undefined)
     const exit = await processor.stop(STOP_TIMEOUT_MS)
-    say(
-      `  processor stopped on SIGTERM (${describeExit(exit)}); its log: ${relative(process.cwd(), processor.logFile)}`,
-    )
+    say(`  processor stopped on SIGTERM (${describeExit(exit)})`)
+    if (exit.code !== 0) problems.push(`the processor stopped with ${describeExit(exit)}`)
   }
-  if (isLocalStack(config))
+  if (isLocalStack(config)) {
     say('  the stack is still running; `bash stack/stack.sh down` stops it (and wipes its data)')
+  }
   say(`  done in ${seconds(Date.now() - started)}`)
-  return problems.length === 0 ? 0 : 1
+  return problems.length === 0
 }
 
+let interrupted = false
 try {
-  process.exitCode = await demo()
+  process.exitCode = (await demo()) ? 0 : 1
 } catch (e) {
-  process.stderr.write(
-    `\ndemo failed: ${e instanceof DemoError ? e.message : ((e as Error).stack ?? String(e))}\n`,
-  )
+  if (!interrupted) {
+    const why = e instanceof DemoError ? e.message : ((e as Error).stack ?? String(e))
+    process.stderr.write(`\ndemo failed: ${why}\n`)
+  }
   process.exitCode = 1
 }
 // kafkajs may keep a socket or a timer alive for a while after disconnecting.

@@ -115,3 +115,20 @@ describe('the README quick start', () => {
     expect(r.stdout).toBe(shown)
   })
 })
+
+describe('assetstream run: configuration errors', () => {
+  it('lists every problem at start-up, exit 2, before touching Kafka', () => {
+    const r = cli(['run', '--log-level', 'loud'], '', { ASSETSTREAM_TOPIC_PARTITIONS: 'zero', ASSETSTREAM_BROKERS: 'nohost', ASSETSTREAM_REGISTRY_URL: 'ftp://x' })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('[invalid_config]')
+    for (const what of ['--log-level', 'ASSETSTREAM_TOPIC_PARTITIONS', 'ASSETSTREAM_BROKERS', 'ASSETSTREAM_REGISTRY_URL']) expect(r.stderr).toContain(what)
+    expect(r.stderr).toContain('4 problems')
+  })
+
+  it('run --help lists the settings with their environment variables', () => {
+    const r = cli(['run', '--help'])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('ASSETSTREAM_BROKERS')
+    expect(r.stdout).toContain('--[no-]run-context')
+  })
+})
