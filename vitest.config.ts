@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
-const skipIntegration = process.env.ASSETSTREAM_SKIP_INTEGRATION === '1' && process.env.CI !== 'true'
+const skipIntegration =
+  process.env.ASSETSTREAM_SKIP_INTEGRATION === '1' && process.env.CI !== 'true'
 
 export default defineConfig({
   test: {
@@ -8,7 +9,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/pipeline/**/*.test.ts', 'test/property/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/pipeline/**/*.test.ts',
+            'test/property/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },

@@ -54,24 +54,37 @@ export async function connect(config: Config, logger: Logger): Promise<Connected
   const deadline = Date.now() + config.startupTimeoutMs
   const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, logger)
   // Start-up makes few connection attempts of its own, so a wrong address fails fast.
-  const admin = createKafka({ brokers: config.brokers, clientId: config.clientId, retries: 1 }, logger).admin()
+  const admin = createKafka(
+    { brokers: config.brokers, clientId: config.clientId, retries: 1 },
+    logger,
+  ).admin()
   const registry = new Registry(config.registryUrl)
 
   const [broker, schemas] = await Promise.allSettled([
     checkBroker(admin, config, deadline),
     withDeadline(deadline, () => registry.registerEventSchemas((e) => eventTopic(config, e))),
   ])
-  const problems = [broker, schemas].flatMap((r) => (r.status === 'rejected' ? [r.reason as AssetstreamError] : []))
+  const problems = [broker, schemas].flatMap((r) =>
+    r.status === 'rejected' ? [r.reason as AssetstreamError] : [],
+  )
   if (problems.length > 0 || schemas.status !== 'fulfilled') {
     await admin.disconnect().catch(() => undefined)
     const first = problems[0] as AssetstreamError
     throw new AssetstreamError(
       first.code,
-      problems.length === 1 ? first.message : `start-up failed:\n  - ${problems.map((p) => `[${p.code}] ${p.message}`).join('\n  - ')}`,
+      problems.length === 1
+        ? first.message
+        : `start-up failed:\n  - ${problems.map((p) => `[${p.code}] ${p.message}`).join('\n  - ')}`,
       { problems: problems.map((p) => p.message), cause: first },
     )
   }
-  logger.info({ registry: config.registryUrl, ids: Object.fromEntries([...schemas.value].map(([e, s]) => [e, s.id])) }, 'event schemas registered')
+  logger.info(
+    {
+      registry: config.registryUrl,
+      ids: Object.fromEntries([...schemas.value].map(([e, s]) => [e, s.id])),
+    },
+    'event schemas registered',
+  )
   return {
     kafka,
     admin,
@@ -83,10 +96,17 @@ export async function connect(config: Config, logger: Logger): Promise<Connected
 }
 
 /** The topics of the processor: the input must exist; outputs are created when missing. */
-export async function ensureProcessorTopics(admin: Admin, config: Config, logger: Logger): Promise<void> {
+export async function ensureProcessorTopics(
+  admin: Admin,
+  config: Config,
+  logger: Logger,
+): Promise<void> {
   const input = (await partitionCounts(admin, [config.inputTopic])).get(config.inputTopic)
   if (input === undefined) {
-    throw new AssetstreamError('invalid_config', `the input topic ${config.inputTopic} does not exist`)
+    throw new AssetstreamError(
+      'invalid_config',
+      `the input topic ${config.inputTopic} does not exist`,
+    )
   }
   await ensureTopics(
     admin,

@@ -9,7 +9,8 @@ const code = await main(process.argv.slice(2), {
   env: process.env,
   stopSignal: () =>
     new Promise<string>((resolve) => {
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal))
+      for (const signal of ['SIGINT', 'SIGTERM'] as const)
+        process.once(signal, () => resolve(signal))
     }),
 })
 process.exitCode = code

@@ -7,7 +7,12 @@ import registryPkg from '@kafkajs/confluent-schema-registry'
 import type { Type } from 'avsc'
 import { AssetstreamError } from '../errors.js'
 import type { EventName } from '../derive/types.js'
-import { LIFECYCLE_SCHEMA_FILE, loadEventSchemas, loadSchema, type AvroSchema } from './avro-schemas.js'
+import {
+  LIFECYCLE_SCHEMA_FILE,
+  loadEventSchemas,
+  loadSchema,
+  type AvroSchema,
+} from './avro-schemas.js'
 import type { RegisteredSchema } from './event-codec.js'
 import type { LifecycleReader, WriterSchemas } from './lifecycle-decode.js'
 
@@ -22,14 +27,31 @@ export const valueSubject = (topic: string): string => `${topic}-value`
 export function registryError(e: unknown, what: string): AssetstreamError {
   const status = (e as { status?: number }).status
   const message = (e as Error).message ?? String(e)
-  if (status === 409 || status === 422 || (e as Error).name === 'ConfluentSchemaRegistryCompatibilityError') {
-    return new AssetstreamError('schema_incompatible', `${what}: the registry refused the schema: ${message}`, { cause: e })
+  if (
+    status === 409 ||
+    status === 422 ||
+    (e as Error).name === 'ConfluentSchemaRegistryCompatibilityError'
+  ) {
+    return new AssetstreamError(
+      'schema_incompatible',
+      `${what}: the registry refused the schema: ${message}`,
+      { cause: e },
+    )
   }
-  if (status === 404) return new AssetstreamError('schema_not_found', `${what}: not found in the registry: ${message}`, { cause: e })
-  return new AssetstreamError('registry_unavailable', `${what}: the schema registry cannot be reached or failed: ${message}`, {
-    retriable: true,
-    cause: e,
-  })
+  if (status === 404)
+    return new AssetstreamError(
+      'schema_not_found',
+      `${what}: not found in the registry: ${message}`,
+      { cause: e },
+    )
+  return new AssetstreamError(
+    'registry_unavailable',
+    `${what}: the schema registry cannot be reached or failed: ${message}`,
+    {
+      retriable: true,
+      cause: e,
+    },
+  )
 }
 
 export class Registry implements WriterSchemas {
@@ -44,7 +66,9 @@ export class Registry implements WriterSchemas {
   }
 
   /** Registers (or finds) the schema of each event type under `<topic>-value`, BACKWARD. */
-  async registerEventSchemas(topicOf: (e: EventName) => string): Promise<Map<EventName, RegisteredSchema>> {
+  async registerEventSchemas(
+    topicOf: (e: EventName) => string,
+  ): Promise<Map<EventName, RegisteredSchema>> {
     const out = new Map<EventName, RegisteredSchema>()
     for (const [event, schema] of loadEventSchemas()) {
       const subject = valueSubject(topicOf(event))

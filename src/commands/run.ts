@@ -24,7 +24,8 @@ export async function runProcessor(argv: readonly string[], io: CommandIo): Prom
     io.stdout.write(RUN_HELP)
     return 0
   }
-  if (positionals.length > 0) throw new AssetstreamError('usage', `unexpected arguments: ${positionals.join(' ')}`)
+  if (positionals.length > 0)
+    throw new AssetstreamError('usage', `unexpected arguments: ${positionals.join(' ')}`)
   const logger = createLogger(config.logLevel)
   const app = await connect(config, logger)
   try {
@@ -33,7 +34,10 @@ export async function runProcessor(argv: readonly string[], io: CommandIo): Prom
     const stop = io.stopSignal()
     await processor.start()
     const outcome = await Promise.race([stop.then((s) => ({ signal: s })), processor.failed])
-    logger.info({ signal: outcome.signal }, 'stopping: draining the batches in flight and committing')
+    logger.info(
+      { signal: outcome.signal },
+      'stopping: draining the batches in flight and committing',
+    )
     await processor.stop()
     return 0
   } finally {

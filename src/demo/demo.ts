@@ -27,6 +27,7 @@ import { EVENT_NAMES, type EventName } from '../derive/types.js'
 import {
   createKafka,
   Partitioners,
+  type Admin,
   type Consumer,
   type IHeaders,
   type Kafka,
@@ -76,6 +77,10 @@ function demoEnvironment(runId: string): Record<string, string> {
     ASSETSTREAM_LOG_LEVEL: 'warn',
   }
 }
+
+/** A client whose kafkajs logs are dropped: for probing, where failures are expected. */
+const quietKafka = (config: Config): Kafka =>
+  createKafka({ brokers: config.brokers, clientId: 'assetstream-demo' }, createLogger('silent'))
 
 const isLocalStack = (config: Config): boolean =>
   config.brokers.join(',') === DEFAULTS.brokers.join(',') &&
@@ -454,19 +459,32 @@ function printSummary(viewer: Viewer, expected: Expected): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Topics.
 
+async function offsetsReady(admin: Admin, topics: readonly string[]): Promise<boolean> {
+  try {
+    for (const t of topics) await admin.fetchTopicOffsets(t)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Waits until the processor created its output topics (it does so at start), leaders elected. */
 async function waitForTopics(
-  kafka: Kafka,
+  config: Config,
   topics: readonly string[],
   processor: ProcessorProcess,
 ): Promise<void> {
-  const admin = kafka.admin()
+  const admin = quietKafka(config).admin({ retry: { retries: 0 } })
   await admin.connect()
   try {
     const deadline = Date.now() + TOPICS_TIMEOUT_MS
     for (;;) {
       const existing = new Set(await admin.listTopics())
-      if (topics.every((t) => existing.has(t))) return
+      // Listed as soon as created, but usable only once the broker leads every partition: until
+      // then a consumer's first offset look-up fails (kafkajs retries it, and logs an error).
+      if (topics.every((t) => existing.has(t)) && (await offsetsReady(admin, topics))) return
       processor.checkAlive()
       if (Date.now() > deadline) {
         throw new DemoError(
@@ -532,7 +550,7 @@ async function demo(): Promise<boolean> {
   let problems: string[] = []
   try {
     const outputs = [...EVENT_NAMES.map((e) => eventTopic(config, e)), config.dlqTopic]
-    await waitForTopics(kafka, outputs, processor)
+    await waitForTopics(config, outputs, processor)
     say(`  it registered its schemas and created its topics (${seconds(Date.now() - started)})`)
 
     const expected = expectedOutcome(SAMPLE_FLOW, config.runContext)

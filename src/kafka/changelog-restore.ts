@@ -25,12 +25,15 @@ export async function restoreLineage(
   options: RestoreOptions,
   logger: Logger,
 ): Promise<Map<number, MemoryLineageStore>> {
-  const stores = new Map<number, MemoryLineageStore>(options.partitions.map((p) => [p, new MemoryLineageStore()]))
+  const stores = new Map<number, MemoryLineageStore>(
+    options.partitions.map((p) => [p, new MemoryLineageStore()]),
+  )
   const offsets = await admin.fetchTopicOffsets(options.topic)
   /** partition → the offset of the last record to read. */
   const pending = new Map<number, bigint>()
   for (const o of offsets) {
-    if (stores.has(o.partition) && BigInt(o.high) > BigInt(o.low)) pending.set(o.partition, BigInt(o.high) - 1n)
+    if (stores.has(o.partition) && BigInt(o.high) > BigInt(o.low))
+      pending.set(o.partition, BigInt(o.high) - 1n)
   }
   if (pending.size === 0) return stores
 
@@ -43,7 +46,12 @@ export async function restoreLineage(
     await consumer.subscribe({ topic: options.topic, fromBeginning: true })
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`lineage restore of ${options.topic} did not finish in ${options.timeoutMs} ms`)),
+        () =>
+          reject(
+            new Error(
+              `lineage restore of ${options.topic} did not finish in ${options.timeoutMs} ms`,
+            ),
+          ),
         options.timeoutMs,
       )
       consumer

@@ -6,13 +6,24 @@ import kafkajs from 'kafkajs'
 import type { Kafka, KafkaConfig, LogEntry, logLevel as LogLevelEnum } from 'kafkajs'
 import type { Logger } from '../logger.js'
 
-export type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs'
+export type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Message,
+  Producer,
+  Transaction,
+} from 'kafkajs'
 
 const { Kafka: KafkaClass, logLevel, CompressionTypes, Partitioners } = kafkajs
 export { CompressionTypes, Partitioners }
 
 /** kafkajs errors say whether a retry may help; so do ours (`retriable`, the same name). */
-export const isRetriable = (e: unknown): boolean => (e as { retriable?: boolean } | null)?.retriable === true
+export const isRetriable = (e: unknown): boolean =>
+  (e as { retriable?: boolean } | null)?.retriable === true
 
 function logCreator(root: Logger) {
   return (_level: LogLevelEnum) =>

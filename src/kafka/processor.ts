@@ -15,7 +15,16 @@ import type { Logger } from '../logger.js'
 import { processBatch, type BatchContext, type OutputRecord } from '../pipeline/batch.js'
 import { MemoryLineageStore } from '../state/memory-lineage-store.js'
 import { restoreLineage } from './changelog-restore.js'
-import { isRetriable, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from './kafkajs.js'
+import {
+  isRetriable,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type Message,
+  type Producer,
+} from './kafkajs.js'
 
 export interface ProcessorDeps {
   readonly kafka: Kafka
@@ -38,7 +47,14 @@ export interface ProcessorCounters {
 const MAX_BACKOFF_MS = 10_000
 
 export class Processor {
-  readonly counters: ProcessorCounters = { messages: 0, events: 0, deadLetters: 0, unknownUpstreams: 0, batches: 0, retries: 0 }
+  readonly counters: ProcessorCounters = {
+    messages: 0,
+    events: 0,
+    deadLetters: 0,
+    unknownUpstreams: 0,
+    batches: 0,
+    retries: 0,
+  }
   readonly #config: Config
   readonly #deps: ProcessorDeps
   readonly #log: Logger
@@ -93,25 +109,37 @@ export class Processor {
 
   async start(): Promise<void> {
     const { events } = this.#consumer
-    this.#consumer.on(events.GROUP_JOIN, ({ payload }) => this.#onAssignment(payload.memberId, payload.memberAssignment))
+    this.#consumer.on(events.GROUP_JOIN, ({ payload }) =>
+      this.#onAssignment(payload.memberId, payload.memberAssignment),
+    )
     this.#consumer.on(events.CRASH, ({ payload }) => {
       if (payload.restart) {
         this.#log.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it')
         return
       }
       this.#log.error({ err: payload.error }, 'consumer crashed and will not restart')
-      this.#fatal?.(new AssetstreamError('consumer_crashed', `the consumer crashed: ${payload.error.message}`, { cause: payload.error }))
+      this.#fatal?.(
+        new AssetstreamError('consumer_crashed', `the consumer crashed: ${payload.error.message}`, {
+          cause: payload.error,
+        }),
+      )
     })
     await this.#producer.connect()
     await this.#consumer.connect()
-    await this.#consumer.subscribe({ topic: this.#config.inputTopic, fromBeginning: this.#config.fromBeginning })
+    await this.#consumer.subscribe({
+      topic: this.#config.inputTopic,
+      fromBeginning: this.#config.fromBeginning,
+    })
     await this.#consumer.run({
       autoCommit: true, // commits only resolved offsets: after the batch's records were acknowledged
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#config.partitionsConcurrently,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
-    this.#log.info({ topic: this.#config.inputTopic, groupId: this.#config.groupId }, 'processor started')
+    this.#log.info(
+      { topic: this.#config.inputTopic, groupId: this.#config.groupId },
+      'processor started',
+    )
   }
 
   /** Stops consuming after the batches in flight, commits their offsets, disconnects. */
@@ -128,13 +156,20 @@ export class Processor {
     if (memberId !== this.#memberId) this.#stores.clear()
     this.#memberId = memberId
     for (const p of [...this.#stores.keys()]) if (!assigned.has(p)) this.#stores.delete(p)
-    const fresh = [...assigned].filter((p) => !this.#stores.has(p) && !this.#restoring.has(p)).sort((a, b) => a - b)
+    const fresh = [...assigned]
+      .filter((p) => !this.#stores.has(p) && !this.#restoring.has(p))
+      .sort((a, b) => a - b)
     this.#log.info({ assigned: [...assigned], restoring: fresh }, 'partitions assigned')
     if (fresh.length === 0) return
     const restore = restoreLineage(
       this.#deps.kafka,
       this.#deps.admin,
-      { topic: this.#config.changelogTopic, partitions: fresh, groupId: this.#config.groupId, timeoutMs: 300_000 },
+      {
+        topic: this.#config.changelogTopic,
+        partitions: fresh,
+        groupId: this.#config.groupId,
+        timeoutMs: 300_000,
+      },
       this.#log,
     ).then((stores) => {
       for (const [p, s] of stores) this.#stores.set(p, s)
@@ -167,12 +202,15 @@ export class Processor {
     return store
   }
 
-  async #eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload
+    const heartbeat = () => payload.heartbeat()
+    const isRunning = () => payload.isRunning()
     if (batch.isEmpty()) return
     const partition = batch.partition
     const store = await this.#storeFor(partition, heartbeat)
     for (let attempt = 0; ; attempt++) {
-      if (!isRunning() || isStale()) return
+      if (!isRunning() || payload.isStale()) return
       let result: Awaited<ReturnType<typeof processBatch>>
       try {
         result = await processBatch(partition, batch.messages, store, this.#ctx)
@@ -182,21 +220,32 @@ export class Processor {
         this.counters.retries++
         const wait = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 6))
         this.#log.warn(
-          { err: e, topic: batch.topic, partition, offset: batch.firstOffset(), attempt, waitMs: wait },
+          {
+            err: e,
+            topic: batch.topic,
+            partition,
+            offset: batch.firstOffset(),
+            attempt,
+            waitMs: wait,
+          },
           'batch failed with a retriable error; retrying it',
         )
         await this.#pause(wait, heartbeat, isRunning)
         continue
       }
       result.commit()
-      resolveOffset(batch.lastOffset())
-      await commitOffsetsIfNecessary() // a rebalance error here goes to kafkajs, which rejoins
+      payload.resolveOffset(batch.lastOffset())
+      await payload.commitOffsetsIfNecessary() // a rebalance error here goes to kafkajs, which rejoins
       this.#count(result.stats)
       return
     }
   }
 
-  async #pause(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+  async #pause(
+    ms: number,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+  ): Promise<void> {
     const until = Date.now() + ms
     while (Date.now() < until && isRunning()) {
       await sleep(Math.min(1_000, until - Date.now()))
@@ -221,10 +270,14 @@ export class Processor {
       })
     } catch (e) {
       // Never the message's fault: the whole batch is retried (duplicates keep their ids).
-      throw new AssetstreamError('publish_failed', `producing ${records.length} records failed: ${(e as Error).message}`, {
-        retriable: true,
-        cause: e,
-      })
+      throw new AssetstreamError(
+        'publish_failed',
+        `producing ${records.length} records failed: ${(e as Error).message}`,
+        {
+          retriable: true,
+          cause: e,
+        },
+      )
     }
   }
 

@@ -12,7 +12,10 @@ export interface TopicSpec {
 }
 
 /** Partition count of each existing topic among `topics`; absent topics are missing from the map. */
-export async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+export async function partitionCounts(
+  admin: Admin,
+  topics: readonly string[],
+): Promise<Map<string, number>> {
   const existing = new Set(await admin.listTopics())
   const present = topics.filter((t) => existing.has(t))
   const out = new Map<string, number>()
@@ -38,7 +41,10 @@ export async function ensureTopics(
   options: { create: boolean; replicationFactor: number | undefined },
   logger: Logger,
 ): Promise<void> {
-  const counts = await partitionCounts(admin, specs.map((s) => s.topic))
+  const counts = await partitionCounts(
+    admin,
+    specs.map((s) => s.topic),
+  )
   const missing = specs.filter((s) => !counts.has(s.topic))
   const problems: string[] = []
   for (const s of specs) {
@@ -62,11 +68,19 @@ export async function ensureTopics(
       })),
     })
     // Another instance may have created some at the same time: check they all exist now.
-    const after = await partitionCounts(admin, missing.map((s) => s.topic))
-    for (const s of missing) if (!after.has(s.topic)) problems.push(`could not create topic ${s.topic}`)
+    const after = await partitionCounts(
+      admin,
+      missing.map((s) => s.topic),
+    )
+    for (const s of missing)
+      if (!after.has(s.topic)) problems.push(`could not create topic ${s.topic}`)
     logger.info({ topics: missing.map((s) => s.topic), replicationFactor }, 'created topics')
   }
   if (problems.length > 0) {
-    throw new AssetstreamError('invalid_config', `topic problems:\n  - ${problems.join('\n  - ')}`, { problems })
+    throw new AssetstreamError(
+      'invalid_config',
+      `topic problems:\n  - ${problems.join('\n  - ')}`,
+      { problems },
+    )
   }
 }

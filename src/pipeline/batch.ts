@@ -141,7 +141,10 @@ export async function processBatch(
       }
     } catch (e) {
       if (e instanceof AssetstreamError && !isInputErrorCode(e.code) && e.retriable) throw e
-      reject(m, { code: 'internal_error', message: `the processor failed on this message: ${(e as Error).message}` })
+      reject(m, {
+        code: 'internal_error',
+        message: `the processor failed on this message: ${(e as Error).message}`,
+      })
     }
   }
 

@@ -4,12 +4,20 @@
  */
 import type { AssetRef, LineageUpdate } from '../derive/types.js'
 
-export const changelogKey = (flowRunId: string, taskRunId: string): string => JSON.stringify([flowRunId, taskRunId])
+export const changelogKey = (flowRunId: string, taskRunId: string): string =>
+  JSON.stringify([flowRunId, taskRunId])
 
-export function parseChangelogKey(key: Buffer | string): { flowRunId: string; taskRunId: string } | undefined {
+export function parseChangelogKey(
+  key: Buffer | string,
+): { flowRunId: string; taskRunId: string } | undefined {
   try {
     const k = JSON.parse(key.toString()) as unknown
-    if (Array.isArray(k) && k.length === 2 && typeof k[0] === 'string' && typeof k[1] === 'string') {
+    if (
+      Array.isArray(k) &&
+      k.length === 2 &&
+      typeof k[0] === 'string' &&
+      typeof k[1] === 'string'
+    ) {
       return { flowRunId: k[0], taskRunId: k[1] }
     }
   } catch {
@@ -23,7 +31,8 @@ interface ChangelogValue {
   readonly assets: readonly AssetRef[]
 }
 
-export const changelogValue = (u: LineageUpdate): string => JSON.stringify({ v: 1, assets: u.propagates } satisfies ChangelogValue)
+export const changelogValue = (u: LineageUpdate): string =>
+  JSON.stringify({ v: 1, assets: u.propagates } satisfies ChangelogValue)
 
 export function parseChangelogValue(value: Buffer | string): readonly AssetRef[] | undefined {
   try {

@@ -16,7 +16,8 @@ export class MemoryLineageStore implements LineageStore {
 
   apply({ flowRunId, taskRunId, propagates }: LineageUpdate): void {
     let taskRuns = this.#flowRuns.get(flowRunId)
-    if (taskRuns === undefined) this.#flowRuns.set(flowRunId, (taskRuns = new Map<string, readonly AssetRef[]>()))
+    if (taskRuns === undefined)
+      this.#flowRuns.set(flowRunId, (taskRuns = new Map<string, readonly AssetRef[]>()))
     taskRuns.set(taskRunId, propagates)
   }
 
@@ -44,7 +45,10 @@ export class OverlayLineageStore implements LineageStore {
   constructor(private readonly base: LineageStore) {}
 
   get(flowRunId: string, taskRunId: string): readonly AssetRef[] | undefined {
-    return this.#changes.get(overlayKey(flowRunId, taskRunId))?.propagates ?? this.base.get(flowRunId, taskRunId)
+    return (
+      this.#changes.get(overlayKey(flowRunId, taskRunId))?.propagates ??
+      this.base.get(flowRunId, taskRunId)
+    )
   }
 
   apply(update: LineageUpdate): void {
@@ -64,4 +68,5 @@ export class OverlayLineageStore implements LineageStore {
   }
 }
 
-const overlayKey = (flowRunId: string, taskRunId: string): string => JSON.stringify([flowRunId, taskRunId])
+const overlayKey = (flowRunId: string, taskRunId: string): string =>
+  JSON.stringify([flowRunId, taskRunId])

@@ -118,10 +118,20 @@ describe('the README quick start', () => {
 
 describe('assetstream run: configuration errors', () => {
   it('lists every problem at start-up, exit 2, before touching Kafka', () => {
-    const r = cli(['run', '--log-level', 'loud'], '', { ASSETSTREAM_TOPIC_PARTITIONS: 'zero', ASSETSTREAM_BROKERS: 'nohost', ASSETSTREAM_REGISTRY_URL: 'ftp://x' })
+    const r = cli(['run', '--log-level', 'loud'], '', {
+      ASSETSTREAM_TOPIC_PARTITIONS: 'zero',
+      ASSETSTREAM_BROKERS: 'nohost',
+      ASSETSTREAM_REGISTRY_URL: 'ftp://x',
+    })
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('[invalid_config]')
-    for (const what of ['--log-level', 'ASSETSTREAM_TOPIC_PARTITIONS', 'ASSETSTREAM_BROKERS', 'ASSETSTREAM_REGISTRY_URL']) expect(r.stderr).toContain(what)
+    for (const what of [
+      '--log-level',
+      'ASSETSTREAM_TOPIC_PARTITIONS',
+      'ASSETSTREAM_BROKERS',
+      'ASSETSTREAM_REGISTRY_URL',
+    ])
+      expect(r.stderr).toContain(what)
     expect(r.stderr).toContain('4 problems')
   })
 

@@ -6,7 +6,17 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { HEADERS } from '../../src/pipeline/batch.js'
 import { loadCases, withoutSourceLine, type ConformanceCase } from '../helpers/conformance.js'
-import { consumeUntil, createTopic, deleteRunTopics, EventReader, header, names, ProcessorProcess, produce, type Names } from './support.js'
+import {
+  consumeUntil,
+  createTopic,
+  deleteRunTopics,
+  EventReader,
+  header,
+  names,
+  ProcessorProcess,
+  produce,
+  type Names,
+} from './support.js'
 
 const cases = loadCases()
 const reader = new EventReader()
@@ -22,7 +32,10 @@ function inputMessages(c: ConformanceCase): { line: number; key: string; value: 
     if (text.trim() === '') return []
     let key = 'unparseable'
     try {
-      const m = JSON.parse(text) as { flow_run?: { id?: unknown } | null; task_run?: { id?: unknown } }
+      const m = JSON.parse(text) as {
+        flow_run?: { id?: unknown } | null
+        task_run?: { id?: unknown }
+      }
       const id = m.flow_run?.id ?? m.task_run?.id
       if (typeof id === 'string') key = id
     } catch {
@@ -38,7 +51,10 @@ async function runCase(c: ConformanceCase): Promise<void> {
   // One input partition: the line → offset mapping is then the produce order.
   await createTopic(n.input, 1)
   const msgs = inputMessages(c)
-  const landed = await produce(n.input, msgs.map(({ key, value }) => ({ key, value })))
+  const landed = await produce(
+    n.input,
+    msgs.map(({ key, value }) => ({ key, value })),
+  )
   const lineOf = new Map(landed.map((l, i) => [l.offset, msgs[i]?.line]))
 
   const processor = new ProcessorProcess(n)
@@ -50,11 +66,17 @@ async function runCase(c: ConformanceCase): Promise<void> {
       const dead = got.filter((r) => r.topic === n.dlq).length
       return events >= expected.length && dead >= c.rejected.length
     })
-    const events = await Promise.all(all.filter((r) => r.topic !== n.dlq).map(async (r) => ({ r, e: await reader.decode(r, n.prefix) })))
+    const events = await Promise.all(
+      all
+        .filter((r) => r.topic !== n.dlq)
+        .map(async (r) => ({ r, e: await reader.decode(r, n.prefix) })),
+    )
 
     // The same events, ids included.
     const byId = new Map(expected.map((e, i) => [e.id as string, i]))
-    expect(events.map(({ e }) => JSON.stringify(e)).sort()).toEqual(expected.map((e) => JSON.stringify(e)).sort())
+    expect(events.map(({ e }) => JSON.stringify(e)).sort()).toEqual(
+      expected.map((e) => JSON.stringify(e)).sort(),
+    )
     // In source order within each topic partition.
     const perPartition = new Map<string, number[]>()
     for (const { r, e } of events) {
@@ -63,11 +85,15 @@ async function runCase(c: ConformanceCase): Promise<void> {
       expect(header(r.message, HEADERS.eventId)).toBe(e.id)
       expect(r.message.key?.toString()).toBe(e.resource['prefect.resource.id'])
     }
-    for (const order of perPartition.values()) expect(order).toEqual([...order].sort((a, b) => a - b))
+    for (const order of perPartition.values())
+      expect(order).toEqual([...order].sort((a, b) => a - b))
 
     // Rejected lines: in the DLQ with their code, original bytes, and source coordinates.
     const dead = all.filter((r) => r.topic === n.dlq)
-    const got = dead.map((r) => ({ line: lineOf.get(header(r.message, HEADERS.sourceOffset) as string), code: header(r.message, HEADERS.errorCode) }))
+    const got = dead.map((r) => ({
+      line: lineOf.get(header(r.message, HEADERS.sourceOffset) as string),
+      code: header(r.message, HEADERS.errorCode),
+    }))
     // The DLQ is keyed like the input, so its records spread over partitions: compare by line.
     expect(got.sort((a, b) => (a.line ?? 0) - (b.line ?? 0))).toEqual(c.rejected)
     for (const r of dead) {
@@ -76,7 +102,9 @@ async function runCase(c: ConformanceCase): Promise<void> {
       expect(header(r.message, HEADERS.sourceTopic)).toBe(n.input)
       expect(header(r.message, HEADERS.sourcePartition)).toBe('0')
       expect(header(r.message, HEADERS.errorMessage)?.length).toBeGreaterThan(0)
-      expect(Date.parse(header(r.message, HEADERS.failedAt) as string)).toBeGreaterThan(Date.parse('2026-01-01'))
+      expect(Date.parse(header(r.message, HEADERS.failedAt) as string)).toBeGreaterThan(
+        Date.parse('2026-01-01'),
+      )
     }
   } finally {
     const code = await processor.stop()

@@ -7,7 +7,18 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { generateMessages } from '../../src/bench/workload.js'
 import { HEADERS } from '../../src/pipeline/batch.js'
 import { deriveAll } from './expected.js'
-import { consumeUntil, createTopic, deleteRunTopics, EventReader, header, names, ProcessorProcess, produce, waitFor, withAdmin } from './support.js'
+import {
+  consumeUntil,
+  createTopic,
+  deleteRunTopics,
+  EventReader,
+  header,
+  names,
+  ProcessorProcess,
+  produce,
+  waitFor,
+  withAdmin,
+} from './support.js'
 
 const n = names('crash')
 afterAll(async () => {
@@ -20,7 +31,11 @@ describe('at-least-once across a kill -9', () => {
     const input = generateMessages({ messages: 12_000, seed: 11 })
     const expected = deriveAll(input.map((m) => m.value)).events
     expect(expected.length).toBeGreaterThan(5_000)
-    await produce(n.input, input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })), 1_000)
+    await produce(
+      n.input,
+      input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })),
+      1_000,
+    )
 
     // Slow the first instance down to small batches, so the kill lands mid-stream.
     const first = new ProcessorProcess(n, { ASSETSTREAM_PARTITIONS_CONCURRENTLY: '1' })
@@ -31,17 +46,27 @@ describe('at-least-once across a kill -9', () => {
         return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0)
       })
     // Kill once some offsets are committed but far from all.
-    const before = await waitFor('some progress', async () => {
-      const c = await committed()
-      return c > 500 ? c : undefined
-    }, 120_000, 100)
+    const before = await waitFor(
+      'some progress',
+      async () => {
+        const c = await committed()
+        return c > 500 ? c : undefined
+      },
+      120_000,
+      100,
+    )
     await first.kill9()
     expect(before).toBeLessThan(input.length)
 
     const second = new ProcessorProcess(n)
     try {
       await second.started()
-      await waitFor('every offset committed', async () => ((await committed()) >= input.length ? true : undefined), 180_000, 500)
+      await waitFor(
+        'every offset committed',
+        async () => ((await committed()) >= input.length ? true : undefined),
+        180_000,
+        500,
+      )
       const all = await consumeUntil(n.eventTopics, (got) => got.length >= expected.length, 120_000)
       const reader = new EventReader()
       const byId = new Map<string, string>()

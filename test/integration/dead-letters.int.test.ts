@@ -11,7 +11,18 @@ import { frame } from '../../src/codec/wire.js'
 import { HEADERS } from '../../src/pipeline/batch.js'
 import registryPkg from '@kafkajs/confluent-schema-registry'
 import { deriveAll } from './expected.js'
-import { consumeUntil, createTopic, deleteRunTopics, EventReader, header, names, ProcessorProcess, produce, REGISTRY_URL, type Names } from './support.js'
+import {
+  consumeUntil,
+  createTopic,
+  deleteRunTopics,
+  EventReader,
+  header,
+  names,
+  ProcessorProcess,
+  produce,
+  REGISTRY_URL,
+  type Names,
+} from './support.js'
 
 const runs: Names[] = []
 afterAll(async () => {
@@ -19,7 +30,12 @@ afterAll(async () => {
 })
 
 const FLOW = 'fr-poison'
-const msg = (id: string, task: string, assets: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+const msg = (
+  id: string,
+  task: string,
+  assets: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) => ({
   id,
   occurred: '2026-11-27T10:00:00.000001Z',
   flow_run: { id: FLOW, name: 'poison-run' },
@@ -37,16 +53,36 @@ describe('dead letters and Avro input', () => {
     const lifecycle = loadSchema(LIFECYCLE_SCHEMA_FILE)
     const { SchemaRegistry, SchemaType } = registryPkg
     const registry = new SchemaRegistry({ host: REGISTRY_URL })
-    const { id: schemaId } = await registry.register({ type: SchemaType.AVRO, schema: lifecycle.text }, { subject: valueSubject(n.input) })
+    const { id: schemaId } = await registry.register(
+      { type: SchemaType.AVRO, schema: lifecycle.text },
+      { subject: valueSubject(n.input) },
+    )
 
     const first = msg('m1', 'extract', { materializes: ['s3://lake/raw'] })
-    const avro = msg('m3', 'load', { materializes: ['s3://lake/out'], metadata: { 's3://lake/out': { rows: 7 } } }, {
-      task_run: { id: 'load', name: 'load', task_inputs: { df: [{ input_type: 'task_run', id: 'extract' }] } },
-    })
+    const avro = msg(
+      'm3',
+      'load',
+      { materializes: ['s3://lake/out'], metadata: { 's3://lake/out': { rows: 7 } } },
+      {
+        task_run: {
+          id: 'load',
+          name: 'load',
+          task_inputs: { df: [{ input_type: 'task_run', id: 'extract' }] },
+        },
+      },
+    )
     const poison: { why: string; value: Buffer; code: string }[] = [
       { why: 'not JSON', value: Buffer.from('{"id": "m2", oops'), code: 'invalid_message' },
-      { why: 'unknown schema id', value: frame(987_654, Buffer.from([2, 0x61])), code: 'invalid_message' },
-      { why: 'bad asset key', value: Buffer.from(JSON.stringify(msg('m4', 't4', { materializes: ['S3://UPPER'] }))), code: 'invalid_asset_key' },
+      {
+        why: 'unknown schema id',
+        value: frame(987_654, Buffer.from([2, 0x61])),
+        code: 'invalid_message',
+      },
+      {
+        why: 'bad asset key',
+        value: Buffer.from(JSON.stringify(msg('m4', 't4', { materializes: ['S3://UPPER'] }))),
+        code: 'invalid_asset_key',
+      },
       { why: 'empty value', value: Buffer.alloc(0), code: 'invalid_message' },
     ]
     const values: Buffer[] = [
@@ -57,7 +93,10 @@ describe('dead letters and Avro input', () => {
       poison[2]!.value,
       poison[3]!.value,
     ]
-    const landed = await produce(n.input, values.map((value) => ({ key: FLOW, value })))
+    const landed = await produce(
+      n.input,
+      values.map((value) => ({ key: FLOW, value })),
+    )
     expect(new Set(landed.map((l) => l.partition)).size).toBe(1) // one flow run: one partition, in order
 
     const expected = deriveAll([first, avro]).events
@@ -69,14 +108,31 @@ describe('dead letters and Avro input', () => {
     const processor = new ProcessorProcess(n)
     try {
       await processor.started()
-      const all = await consumeUntil([...n.eventTopics, n.dlq], (got) => got.filter((r) => r.topic === n.dlq).length >= poison.length && got.length >= poison.length + expected.length)
+      const all = await consumeUntil(
+        [...n.eventTopics, n.dlq],
+        (got) =>
+          got.filter((r) => r.topic === n.dlq).length >= poison.length &&
+          got.length >= poison.length + expected.length,
+      )
       const reader = new EventReader()
-      const events = await Promise.all(all.filter((r) => r.topic !== n.dlq).map((r) => reader.decode(r, n.prefix)))
+      const events = await Promise.all(
+        all.filter((r) => r.topic !== n.dlq).map((r) => reader.decode(r, n.prefix)),
+      )
       // The Avro message came after three poison messages and still inherited lineage from the first.
-      expect(events.map((e) => JSON.stringify(e)).sort()).toEqual(expected.map((e) => JSON.stringify(e)).sort())
+      expect(events.map((e) => JSON.stringify(e)).sort()).toEqual(
+        expected.map((e) => JSON.stringify(e)).sort(),
+      )
 
-      const dead = all.filter((r) => r.topic === n.dlq).sort((a, b) => Number(header(a.message, HEADERS.sourceOffset)) - Number(header(b.message, HEADERS.sourceOffset)))
-      expect(dead.map((d) => header(d.message, HEADERS.errorCode))).toEqual(poison.map((p) => p.code))
+      const dead = all
+        .filter((r) => r.topic === n.dlq)
+        .sort(
+          (a, b) =>
+            Number(header(a.message, HEADERS.sourceOffset)) -
+            Number(header(b.message, HEADERS.sourceOffset)),
+        )
+      expect(dead.map((d) => header(d.message, HEADERS.errorCode))).toEqual(
+        poison.map((p) => p.code),
+      )
       dead.forEach((d, i) => {
         const p = poison[i]!
         const at = landed[values.indexOf(p.value)]!
@@ -101,7 +157,10 @@ describe('dead letters and Avro input', () => {
     await createTopic(a.input, 3)
     const { generateMessages } = await import('../../src/bench/workload.js')
     const input = generateMessages({ messages: 600, seed: 7 })
-    await produce(a.input, input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })))
+    await produce(
+      a.input,
+      input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })),
+    )
     const expected = deriveAll(input.map((m) => m.value)).events
     expect(expected.length).toBeGreaterThan(150)
 

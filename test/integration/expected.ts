@@ -3,7 +3,10 @@ import { toJsonForm, type JsonFormEvent } from '../../src/derive/json-form.js'
 import { processValue } from '../../src/pipeline/process.js'
 import { MemoryLineageStore } from '../../src/state/memory-lineage-store.js'
 
-export function deriveAll(values: readonly unknown[], runContext = true): { events: JsonFormEvent[]; rejected: number } {
+export function deriveAll(
+  values: readonly unknown[],
+  runContext = true,
+): { events: JsonFormEvent[]; rejected: number } {
   const store = new MemoryLineageStore()
   const events: JsonFormEvent[] = []
   let rejected = 0

@@ -19,7 +19,10 @@ const isUp = (): boolean => {
 
 export default function setup(): (() => void) | undefined {
   if (process.env.ASSETSTREAM_SKIP_INTEGRATION === '1') {
-    if (process.env.CI === 'true') throw new Error('ASSETSTREAM_SKIP_INTEGRATION=1 is refused in CI: the integration tier must run')
+    if (process.env.CI === 'true')
+      throw new Error(
+        'ASSETSTREAM_SKIP_INTEGRATION=1 is refused in CI: the integration tier must run',
+      )
     return undefined
   }
   if (isUp()) return undefined

@@ -4,7 +4,18 @@ import { afterAll, describe, expect, it } from 'vitest'
 import registryPkg from '@kafkajs/confluent-schema-registry'
 import { valueSubject } from '../../src/codec/registry.js'
 import { deriveAll } from './expected.js'
-import { BROKERS, consumeUntil, createTopic, deleteRunTopics, names, ProcessorProcess, produce, REGISTRY_URL, withAdmin, type Names } from './support.js'
+import {
+  BROKERS,
+  consumeUntil,
+  createTopic,
+  deleteRunTopics,
+  names,
+  ProcessorProcess,
+  produce,
+  REGISTRY_URL,
+  withAdmin,
+  type Names,
+} from './support.js'
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname
 const runs: Names[] = []
@@ -33,7 +44,10 @@ describe('start-up errors', () => {
   it('names both an unreachable broker and an unreachable registry, exit 1', () => {
     const n = names('unreachable')
     const started = Date.now()
-    const r = run(n, { ASSETSTREAM_BROKERS: '127.0.0.1:1', ASSETSTREAM_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' })
+    const r = run(n, {
+      ASSETSTREAM_BROKERS: '127.0.0.1:1',
+      ASSETSTREAM_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7',
+    })
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('[broker_unavailable]')
     expect(r.stderr).toContain('127.0.0.1:1')
@@ -57,8 +71,16 @@ describe('start-up errors', () => {
     const registry = new SchemaRegistry({ host: REGISTRY_URL })
     const subject = valueSubject(`${n.prefix}prefect.asset.referenced`)
     // An earlier version of the subject that our schema cannot read under BACKWARD rules.
-    const old = { type: 'record', name: 'AssetReferenced', namespace: 'io.assetstream.events', fields: [{ name: 'occurred', type: 'string' }] }
-    await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(old) }, { subject, compatibility: COMPATIBILITY.BACKWARD })
+    const old = {
+      type: 'record',
+      name: 'AssetReferenced',
+      namespace: 'io.assetstream.events',
+      fields: [{ name: 'occurred', type: 'string' }],
+    }
+    await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(old) },
+      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    )
     const r = run(n, {})
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('[schema_incompatible]')
@@ -73,7 +95,10 @@ describe('stopping', () => {
     await createTopic(n.input, 2)
     const { generateMessages } = await import('../../src/bench/workload.js')
     const input = generateMessages({ messages: 400, seed: 3 })
-    await produce(n.input, input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })))
+    await produce(
+      n.input,
+      input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })),
+    )
     const expected = deriveAll(input.map((m) => m.value)).events
     const p = new ProcessorProcess(n)
     await p.started()
@@ -81,7 +106,9 @@ describe('stopping', () => {
     expect(await p.stop()).toBe(0)
     expect(p.logs).toContain('"processor stopped"')
     const [committed, ends] = await withAdmin(async (admin) => [
-      (await admin.fetchOffsets({ groupId: n.group, topics: [n.input] }))[0]?.partitions.map((x) => [x.partition, x.offset]).sort(),
+      (await admin.fetchOffsets({ groupId: n.group, topics: [n.input] }))[0]?.partitions
+        .map((x) => [x.partition, x.offset])
+        .sort(),
       (await admin.fetchTopicOffsets(n.input)).map((x) => [x.partition, x.high]).sort(),
     ])
     expect(committed).toEqual(ends)

@@ -11,15 +11,25 @@ import { Registry } from '../../src/codec/registry.js'
 import { unframe } from '../../src/codec/wire.js'
 import { toJsonForm, type JsonFormEvent } from '../../src/derive/json-form.js'
 import { EVENT_NAMES, type EventName } from '../../src/derive/types.js'
-import { createKafka, Partitioners, type Admin, type Kafka, type KafkaMessage } from '../../src/kafka/kafkajs.js'
+import {
+  createKafka,
+  Partitioners,
+  type Admin,
+  type Kafka,
+  type KafkaMessage,
+} from '../../src/kafka/kafkajs.js'
 import { createLogger } from '../../src/logger.js'
 
 export const BROKERS = [process.env.ASSETSTREAM_TEST_BROKERS ?? '127.0.0.1:9092']
-export const REGISTRY_URL = process.env.ASSETSTREAM_TEST_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'
+export const REGISTRY_URL =
+  process.env.ASSETSTREAM_TEST_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname
 
 export const quietLogger = createLogger('error')
-export const kafka: Kafka = createKafka({ brokers: BROKERS, clientId: 'assetstream-test' }, quietLogger)
+export const kafka: Kafka = createKafka(
+  { brokers: BROKERS, clientId: 'assetstream-test' },
+  quietLogger,
+)
 
 /** Unique names for one test: its own topics and consumer group. */
 export function names(label: string) {
@@ -36,7 +46,12 @@ export function names(label: string) {
 export type Names = ReturnType<typeof names>
 
 /** Polls until `check` returns a value other than undefined; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
   const until = Date.now() + timeoutMs
   for (;;) {
     const v = await check()
@@ -57,7 +72,12 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
 }
 
 export async function createTopic(topic: string, partitions: number): Promise<void> {
-  await withAdmin((admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }))
+  await withAdmin((admin) =>
+    admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+    }),
+  )
 }
 
 /** Deletes every topic of a test run (its names start with the run id). */
@@ -74,17 +94,32 @@ export interface Produced {
 }
 
 /** Produces values in order, each with its key; returns where each one landed. */
-export async function produce(topic: string, messages: readonly { key: string | null; value: Buffer | string }[], batchSize = 500): Promise<Produced[]> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
+export async function produce(
+  topic: string,
+  messages: readonly { key: string | null; value: Buffer | string }[],
+  batchSize = 500,
+): Promise<Produced[]> {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  })
   await producer.connect()
   const out: Produced[] = []
   try {
     for (let i = 0; i < messages.length; i += batchSize) {
       const chunk = messages.slice(i, i + batchSize)
-      const meta = await producer.send({ topic, acks: -1, messages: chunk.map((m) => ({ key: m.key, value: m.value })) })
+      const meta = await producer.send({
+        topic,
+        acks: -1,
+        messages: chunk.map((m) => ({ key: m.key, value: m.value })),
+      })
       // kafkajs reports one base offset per partition; messages of a partition are consecutive in order.
       const next = new Map(meta.map((r) => [r.partition, BigInt(r.baseOffset ?? '0')]))
-      const partitionOf = await partitionsOf(topic, chunk.map((m) => m.key))
+      const partitionOf = await partitionsOf(
+        topic,
+        chunk.map((m) => m.key),
+      )
       for (const p of partitionOf) {
         const o = next.get(p) as bigint
         out.push({ partition: p, offset: String(o) })
@@ -101,11 +136,20 @@ let partitionCountCache = new Map<string, number>()
 async function partitionsOf(topic: string, keys: readonly (string | null)[]): Promise<number[]> {
   let n = partitionCountCache.get(topic)
   if (n === undefined) {
-    n = await withAdmin(async (admin) => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 1)
+    n = await withAdmin(
+      async (admin) =>
+        (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 1,
+    )
     partitionCountCache = new Map(partitionCountCache).set(topic, n)
   }
   const partitioner = Partitioners.DefaultPartitioner()
-  const partitionMetadata = Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }))
+  const partitionMetadata = Array.from({ length: n }, (_, i) => ({
+    partitionId: i,
+    leader: 1,
+    partitionErrorCode: 0,
+    replicas: [1],
+    isr: [1],
+  }))
   return keys.map((key) => {
     if (key === null) throw new Error('tests produce keyed messages only, so partitions are known')
     return partitioner({ topic, partitionMetadata, message: { key, value: null } })
@@ -123,8 +167,16 @@ export interface Consumed {
  * Reads topics from the beginning with a read_committed consumer until `enough(all)` holds (or the
  * time runs out), then returns everything read.
  */
-export async function consumeUntil(topics: readonly string[], enough: (all: readonly Consumed[]) => boolean, timeoutMs = 90_000): Promise<Consumed[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 200 })
+export async function consumeUntil(
+  topics: readonly string[],
+  enough: (all: readonly Consumed[]) => boolean,
+  timeoutMs = 90_000,
+): Promise<Consumed[]> {
+  const consumer = kafka.consumer({
+    groupId: `reader-${randomUUID()}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  })
   const all: Consumed[] = []
   await consumer.connect()
   try {
@@ -135,7 +187,11 @@ export async function consumeUntil(topics: readonly string[], enough: (all: read
         return Promise.resolve()
       },
     })
-    await waitFor(`${topics.join(', ')} to hold what the test expects (read ${all.length} records so far)`, () => (enough(all) ? true : undefined), timeoutMs)
+    await waitFor(
+      `${topics.join(', ')} to hold what the test expects (read ${all.length} records so far)`,
+      () => (enough(all) ? true : undefined),
+      timeoutMs,
+    )
     return all
   } finally {
     await consumer.disconnect()
@@ -153,7 +209,10 @@ export class EventReader {
     if (reader === undefined) throw new Error(`not an event topic: ${record.topic}`)
     const value = record.message.value as Buffer
     const framed = unframe(value)
-    if (framed === undefined) throw new Error(`record ${record.topic}/${record.partition}@${record.offset} is not in the wire format`)
+    if (framed === undefined)
+      throw new Error(
+        `record ${record.topic}/${record.partition}@${record.offset} is not in the wire format`,
+      )
     const writer = await this.#registry.typeById(framed.schemaId)
     return toJsonForm(decodeEvent(value, writer, reader.type))
   }
@@ -200,18 +259,26 @@ export class ProcessorProcess {
 
   /** Waits until the processor's log says it started (it then consumes). */
   async started(timeoutMs = 60_000): Promise<void> {
-    await waitFor('the processor to start', () => {
-      if (this.child.exitCode !== null) throw new Error(`processor exited ${this.child.exitCode}:\n${this.logs.slice(-4000)}`)
-      return this.logs.includes('"processor started"') ? true : undefined
-    }, timeoutMs)
+    await waitFor(
+      'the processor to start',
+      () => {
+        if (this.child.exitCode !== null)
+          throw new Error(`processor exited ${this.child.exitCode}:\n${this.logs.slice(-4000)}`)
+        return this.logs.includes('"processor started"') ? true : undefined
+      },
+      timeoutMs,
+    )
   }
 
   async stop(timeoutMs = 30_000): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM')
-    return Promise.race([this.exited, sleep(timeoutMs).then(() => {
-      this.child.kill('SIGKILL')
-      throw new Error(`processor did not stop within ${timeoutMs} ms`)
-    })])
+    return Promise.race([
+      this.exited,
+      sleep(timeoutMs).then(() => {
+        this.child.kill('SIGKILL')
+        throw new Error(`processor did not stop within ${timeoutMs} ms`)
+      }),
+    ])
   }
 
   async kill9(): Promise<void> {
