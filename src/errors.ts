@@ -21,6 +21,7 @@ export const RUNTIME_ERROR_CODES = [
   'schema_not_found',
   'broker_unavailable',
   'publish_failed',
+  'producer_fenced',
   'consumer_crashed',
   'internal_error',
   'io_error',

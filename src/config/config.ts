@@ -30,6 +30,9 @@ export interface Config {
   readonly replicationFactor: number | undefined
   readonly fromBeginning: boolean
   readonly partitionsConcurrently: number
+  readonly commitIntervalMs: number
+  readonly transactionTimeoutMs: number
+  readonly lineageTtlMs: number
   readonly startupTimeoutMs: number
   readonly logLevel: LogLevel
 }
@@ -183,14 +186,10 @@ export const SETTINGS = [
     key: 'guarantee',
     env: 'ASSETSTREAM_GUARANTEE',
     flag: 'guarantee',
-    doc: 'delivery guarantee: `at-least-once`',
+    doc: 'delivery guarantee: `at-least-once` or `exactly-once` (Kafka transactions)',
     parse: (text, problem) => {
-      if (text === 'at-least-once') return text
-      problem(
-        text === 'exactly-once'
-          ? 'exactly-once is not available yet (see the README)'
-          : `expected at-least-once, got ${JSON.stringify(text)}`,
-      )
+      if (text === 'at-least-once' || text === 'exactly-once') return text
+      problem(`expected at-least-once or exactly-once, got ${JSON.stringify(text)}`)
       return undefined
     },
   } satisfies Setting<'guarantee'>,
@@ -232,6 +231,27 @@ export const SETTINGS = [
     parse: int(1, 1000),
   } satisfies Setting<'partitionsConcurrently'>,
   {
+    key: 'commitIntervalMs',
+    env: 'ASSETSTREAM_COMMIT_INTERVAL_MS',
+    flag: 'commit-interval-ms',
+    doc: 'exactly-once: how long a fetch waits to fill a batch; one transaction commits each batch',
+    parse: int(0, 60_000),
+  } satisfies Setting<'commitIntervalMs'>,
+  {
+    key: 'transactionTimeoutMs',
+    env: 'ASSETSTREAM_TRANSACTION_TIMEOUT_MS',
+    flag: 'transaction-timeout-ms',
+    doc: "exactly-once: the broker aborts a transaction left open longer (a crashed instance's)",
+    parse: int(1_000, 900_000),
+  } satisfies Setting<'transactionTimeoutMs'>,
+  {
+    key: 'lineageTtlMs',
+    env: 'ASSETSTREAM_LINEAGE_TTL_MS',
+    flag: 'lineage-ttl-ms',
+    doc: 'lineage entries idle longer are removed (tombstoned in the changelog)',
+    parse: int(1_000, 365 * 86_400_000),
+  } satisfies Setting<'lineageTtlMs'>,
+  {
     key: 'startupTimeoutMs',
     env: 'ASSETSTREAM_STARTUP_TIMEOUT_MS',
     flag: 'startup-timeout-ms',
@@ -265,6 +285,9 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   topicPartitions: 4,
   fromBeginning: true,
   partitionsConcurrently: 4,
+  commitIntervalMs: 100,
+  transactionTimeoutMs: 60_000,
+  lineageTtlMs: 7 * 86_400_000,
   startupTimeoutMs: 30_000,
   logLevel: 'info',
 })

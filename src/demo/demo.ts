@@ -24,6 +24,7 @@ import { frame, unframe } from '../codec/wire.js'
 import { DEFAULTS, eventTopic, loadConfig, type Config } from '../config/config.js'
 import { toJsonForm, type JsonFormEvent } from '../derive/json-form.js'
 import { EVENT_NAMES, type EventName } from '../derive/types.js'
+import { AssetstreamError } from '../errors.js'
 import {
   createKafka,
   Partitioners,
@@ -102,12 +103,79 @@ function ensureStack(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Topics.
+
+async function offsetsReady(admin: Admin, topics: readonly string[]): Promise<boolean> {
+  try {
+    for (const t of topics) await admin.fetchTopicOffsets(t)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Waits until the processor created its output topics (it does so at start), leaders elected. */
+async function waitForTopics(
+  config: Config,
+  topics: readonly string[],
+  processor: ProcessorProcess,
+): Promise<void> {
+  const admin = quietKafka(config).admin({ retry: { retries: 0 } })
+  await admin.connect()
+  try {
+    const deadline = Date.now() + TOPICS_TIMEOUT_MS
+    for (;;) {
+      const existing = new Set(await admin.listTopics())
+      // Listed as soon as created, but usable only once the broker leads every partition: until
+      // then a consumer's first offset look-up fails (kafkajs retries it, and logs an error).
+      if (topics.every((t) => existing.has(t)) && (await offsetsReady(admin, topics))) return
+      processor.checkAlive()
+      if (Date.now() > deadline) {
+        throw new DemoError(
+          `the processor did not create its topics within ${seconds(TOPICS_TIMEOUT_MS)}; its log: ${processor.logFile}`,
+        )
+      }
+      await sleep(200)
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Creates the input topic unless it exists, and waits until it is usable; whether it created it. */
+async function createInputTopic(config: Config): Promise<boolean> {
+  const admin = quietKafka(config).admin()
+  await admin.connect()
+  try {
+    const topic = config.inputTopic
+    if ((await admin.listTopics()).includes(topic)) return false
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true })
+    for (let wait = 0; !(await offsetsReady(admin, [topic])); wait += 100) {
+      if (wait > 10_000)
+        throw new DemoError(`the topic ${topic} is not usable 10 s after its creation`)
+      await sleep(100)
+    }
+    return true
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The processor, as a child process.
+
+interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+const describeExit = (e: Exit): string =>
+  e.signal === null ? `exit status ${String(e.code)}` : `killed by ${e.signal}`
 
 class ProcessorProcess {
   readonly #child: ChildProcess
   /** Set once the process exited. */
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
+  exit: Exit | undefined
   readonly #exited: Promise<void>
   #terminated = false
 
@@ -144,24 +212,18 @@ class ProcessorProcess {
   }
 
   /**
-   * SIGTERM, then wait (bounded) for it to commit and exit; SIGKILL when it does not. The signal is
-   * sent once: the processor handles one SIGTERM, a second one would kill it mid-commit.
+   * SIGTERM, then wait (bounded) for it to commit and exit; SIGKILL when it does not (`killed`).
+   * The signal is sent once: the processor handles one SIGTERM, a second one would kill it.
    */
-  async stop(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(timeoutMs: number): Promise<{ exit: Exit; killed: boolean }> {
     if (this.exit === undefined && !this.#terminated) this.#child.kill('SIGTERM')
     this.#terminated = true
     const inTime = await Promise.race([this.#exited.then(() => true), sleep(timeoutMs, false)])
-    if (!inTime || this.exit === undefined) {
-      this.#child.kill('SIGKILL')
-      await this.#exited
-      throw new DemoError(`the processor did not stop within ${seconds(timeoutMs)} of SIGTERM`)
-    }
-    return this.exit
+    if (!inTime) this.#child.kill('SIGKILL')
+    await this.#exited
+    return { exit: this.exit ?? { code: null, signal: null }, killed: !inTime }
   }
 }
-
-const describeExit = (e: { code: number | null; signal: NodeJS.Signals | null }): string =>
-  e.signal === null ? `exit status ${String(e.code)}` : `killed by ${e.signal}`
 
 // ---------------------------------------------------------------------------------------------
 // What the processor must publish: the offline derivation (`derive`) of the same messages.
@@ -458,57 +520,6 @@ function printSummary(viewer: Viewer, expected: Expected): string[] {
   return problems
 }
 
-// ---------------------------------------------------------------------------------------------
-// Topics.
-
-async function offsetsReady(admin: Admin, topics: readonly string[]): Promise<boolean> {
-  try {
-    for (const t of topics) await admin.fetchTopicOffsets(t)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Waits until the processor created its output topics (it does so at start), leaders elected. */
-async function waitForTopics(
-  config: Config,
-  topics: readonly string[],
-  processor: ProcessorProcess,
-): Promise<void> {
-  const admin = quietKafka(config).admin({ retry: { retries: 0 } })
-  await admin.connect()
-  try {
-    const deadline = Date.now() + TOPICS_TIMEOUT_MS
-    for (;;) {
-      const existing = new Set(await admin.listTopics())
-      // Listed as soon as created, but usable only once the broker leads every partition: until
-      // then a consumer's first offset look-up fails (kafkajs retries it, and logs an error).
-      if (topics.every((t) => existing.has(t)) && (await offsetsReady(admin, topics))) return
-      processor.checkAlive()
-      if (Date.now() > deadline) {
-        throw new DemoError(
-          `the processor did not create its topics within ${seconds(TOPICS_TIMEOUT_MS)}; its log: ${processor.logFile}`,
-        )
-      }
-      await sleep(200)
-    }
-  } finally {
-    await admin.disconnect()
-  }
-}
-
-async function createInputTopic(kafka: Kafka, topic: string): Promise<boolean> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    if ((await admin.listTopics()).includes(topic)) return false
-    return await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true })
-  } finally {
-    await admin.disconnect()
-  }
-}
-
 /** Runs the demo; true when everything `derive` expects arrived and the processor stopped cleanly. */
 async function demo(): Promise<boolean> {
   const started = Date.now()
@@ -526,7 +537,7 @@ async function demo(): Promise<boolean> {
   )
 
   step('topics and groups of this run')
-  const created = await createInputTopic(kafka, config.inputTopic)
+  const created = await createInputTopic(config)
   say(`  input topic    ${config.inputTopic} (4 partitions, ${created ? 'created' : 'existed'})`)
   say(`  event topics   ${eventTopic(config, 'prefect.artifact.created')}, … (5, by the processor)`)
   say(`  dead letters   ${config.dlqTopic}`)
@@ -569,10 +580,17 @@ async function demo(): Promise<boolean> {
     step('summary')
     problems = printSummary(viewer, expected)
   } finally {
-    await viewer.stop().catch(() => undefined)
-    const exit = await processor.stop(STOP_TIMEOUT_MS)
-    say(`  processor stopped on SIGTERM (${describeExit(exit)})`)
-    if (exit.code !== 0) problems.push(`the processor stopped with ${describeExit(exit)}`)
+    const [, { exit, killed }] = await Promise.all([
+      viewer.stop().catch(() => undefined),
+      processor.stop(STOP_TIMEOUT_MS),
+    ])
+    if (killed) {
+      say(`  ✗ the processor did not stop within ${seconds(STOP_TIMEOUT_MS)} of SIGTERM: killed`)
+      problems.push('the processor did not stop on SIGTERM')
+    } else {
+      say(`  processor stopped on SIGTERM (${describeExit(exit)})`)
+      if (exit.code !== 0) problems.push(`the processor stopped with ${describeExit(exit)}`)
+    }
   }
   if (isLocalStack(config)) {
     say('  the stack is still running; `bash stack/stack.sh down` stops it (and wipes its data)')
@@ -586,7 +604,8 @@ try {
   process.exitCode = (await demo()) ? 0 : 1
 } catch (e) {
   if (!interrupted) {
-    const why = e instanceof DemoError ? e.message : ((e as Error).stack ?? String(e))
+    const explained = e instanceof DemoError || e instanceof AssetstreamError
+    const why = explained ? e.message : ((e as Error).stack ?? String(e))
     process.stderr.write(`\ndemo failed: ${why}\n`)
   }
   process.exitCode = 1

@@ -17,6 +17,8 @@ export interface RestoreOptions {
   readonly partitions: readonly number[]
   readonly groupId: string
   readonly timeoutMs: number
+  /** The clock of the restored stores (lineage idle time). */
+  readonly now: () => number
 }
 
 export async function restoreLineage(
@@ -54,28 +56,37 @@ export async function restoreLineage(
           ),
         options.timeoutMs,
       )
+      // Progress comes from kafkajs's batch events, which also report batches holding only
+      // transaction markers or aborted records (never handed to eachBatch): a changelog written
+      // in transactions may end with a marker.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const last = pending.get(payload.partition)
+        if (last === undefined || BigInt(payload.lastOffset) < last) return
+        pending.delete(payload.partition)
+        if (pending.size === 0) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
       consumer
         .run({
           autoCommit: false,
-          eachBatch: async ({ batch }) => {
+          eachBatch: (payload) => {
+            const { batch } = payload
             const last = pending.get(batch.partition)
             const store = stores.get(batch.partition)
-            if (last === undefined || store === undefined) return
+            if (last === undefined || store === undefined) {
+              payload.pause() // another instance's partition, or one already restored
+              return Promise.resolve()
+            }
             for (const m of batch.messages) {
               if (BigInt(m.offset) > last) break
               const key = m.key === null ? undefined : parseChangelogKey(m.key)
               if (key === undefined) continue
               const assets = m.value === null ? undefined : parseChangelogValue(m.value)
               if (assets === undefined) store.delete(key.flowRunId, key.taskRunId)
-              else store.apply({ ...key, propagates: assets })
+              else store.set({ ...key, propagates: assets }, Number(m.timestamp)) // idle time survives restarts
               records++
-            }
-            if (BigInt(batch.lastOffset()) >= last) {
-              pending.delete(batch.partition)
-              if (pending.size === 0) {
-                clearTimeout(timer)
-                resolve()
-              }
             }
             return Promise.resolve()
           },

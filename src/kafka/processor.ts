@@ -1,9 +1,9 @@
 /**
- * The Kafka processor, at least once (SPEC §4): a consumer group on the input topic; each batch of
- * a partition goes through `processBatch`, its records (events, dead letters, lineage changelog)
- * are produced with acks=all by an idempotent producer, and only then is the batch's last offset
- * resolved and committed. A crash anywhere before the commit replays the batch: duplicates carry
- * the same ids; nothing is lost.
+ * The Kafka processor (SPEC §4): a consumer group on the input topic. Each batch of a partition
+ * goes through `processBatch` against the partition's lineage state, then a `Delivery` produces
+ * its records and makes its offset consumed — at least once, or exactly once in a transaction.
+ * Lineage state is restored from the changelog for newly assigned partitions before their first
+ * batch, and dropped for revoked ones.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EventEncoder } from '../codec/event-codec.js'
@@ -12,18 +12,16 @@ import type { Config } from '../config/config.js'
 import { eventTopic } from '../config/config.js'
 import { AssetstreamError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { processBatch, type BatchContext, type OutputRecord } from '../pipeline/batch.js'
-import { MemoryLineageStore } from '../state/memory-lineage-store.js'
+import { processBatch, type BatchContext, type BatchStats } from '../pipeline/batch.js'
+import { MemoryLineageStore, type LineageKey } from '../state/memory-lineage-store.js'
 import { restoreLineage } from './changelog-restore.js'
+import { AtLeastOnce, ExactlyOnce } from './delivery.js'
 import {
   isRetriable,
-  Partitioners,
   type Admin,
   type Consumer,
   type EachBatchPayload,
   type Kafka,
-  type Message,
-  type Producer,
 } from './kafkajs.js'
 
 export interface ProcessorDeps {
@@ -32,9 +30,11 @@ export interface ProcessorDeps {
   readonly encoder: EventEncoder
   readonly schemas: WriterSchemas
   readonly logger: Logger
+  /** Wall clock (Unix ms), for lineage idle time. */
+  readonly now?: () => number
 }
 
-/** Counters since start, for logs and the demo's summary (the metrics endpoint comes later). */
+/** Counters since start, for logs and the demo's summary. */
 export interface ProcessorCounters {
   messages: number
   events: number
@@ -42,9 +42,12 @@ export interface ProcessorCounters {
   unknownUpstreams: number
   batches: number
   retries: number
+  expired: number
 }
 
 const MAX_BACKOFF_MS = 10_000
+/** How often a partition's lineage state is swept for idle entries, at most. */
+const SWEEP_EVERY_MS = 60_000
 
 export class Processor {
   readonly counters: ProcessorCounters = {
@@ -54,17 +57,20 @@ export class Processor {
     unknownUpstreams: 0,
     batches: 0,
     retries: 0,
+    expired: 0,
   }
   readonly #config: Config
   readonly #deps: ProcessorDeps
+  readonly #now: () => number
   readonly #log: Logger
   readonly #ctx: BatchContext
-  readonly #producer: Producer
+  readonly #delivery: AtLeastOnce | ExactlyOnce
   readonly #consumer: Consumer
   /** Lineage state of each owned input partition. */
   readonly #stores = new Map<number, MemoryLineageStore>()
   /** Restores in progress, by partition. */
   readonly #restoring = new Map<number, Promise<void>>()
+  readonly #lastSweep = new Map<number, number>()
   #memberId: string | undefined
   #fatal: ((e: Error) => void) | undefined
   readonly #failed: Promise<never>
@@ -72,6 +78,7 @@ export class Processor {
   constructor(config: Config, deps: ProcessorDeps) {
     this.#config = config
     this.#deps = deps
+    this.#now = deps.now ?? Date.now
     this.#log = deps.logger.child({ module: 'processor' })
     this.#ctx = {
       inputTopic: config.inputTopic,
@@ -81,20 +88,27 @@ export class Processor {
       encoder: deps.encoder,
       schemas: deps.schemas,
       derive: { runContext: config.runContext },
-      now: () => new Date(),
+      now: () => new Date(this.#now()),
     }
-    this.#producer = deps.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, as Java clients partition keys
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
-    })
+    const exactlyOnce = config.guarantee === 'exactly-once'
+    this.#delivery = exactlyOnce
+      ? new ExactlyOnce(
+          deps.kafka,
+          {
+            groupId: config.groupId,
+            inputTopic: config.inputTopic,
+            transactionTimeoutMs: config.transactionTimeoutMs,
+          },
+          deps.logger,
+        )
+      : new AtLeastOnce(deps.kafka)
     this.#consumer = deps.kafka.consumer({
       groupId: config.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
+      // Exactly once commits a transaction per batch: let a fetch gather up to the commit interval.
+      ...(exactlyOnce ? { maxWaitTimeInMs: config.commitIntervalMs, minBytes: 1 << 20 } : {}),
     })
     this.#failed = new Promise<never>((_, reject) => {
       this.#fatal = reject
@@ -105,6 +119,22 @@ export class Processor {
   /** Rejects when the consumer crashed and kafkajs will not restart it. */
   get failed(): Promise<never> {
     return this.#failed
+  }
+
+  /** Transactions committed and aborted (exactly once), for metrics. */
+  get transactions(): { commits: number; aborts: number } | undefined {
+    return this.#delivery instanceof ExactlyOnce ? this.#delivery.counts : undefined
+  }
+
+  /** Lineage state held: entries and an estimate of their bytes. */
+  lineageSize(): { entries: number; bytes: number } {
+    let entries = 0
+    let bytes = 0
+    for (const s of this.#stores.values()) {
+      entries += s.size
+      bytes += s.approximateBytes()
+    }
+    return { entries, bytes }
   }
 
   async start(): Promise<void> {
@@ -124,20 +154,26 @@ export class Processor {
         }),
       )
     })
-    await this.#producer.connect()
+    if (this.#delivery instanceof AtLeastOnce) await this.#delivery.connect()
     await this.#consumer.connect()
     await this.#consumer.subscribe({
       topic: this.#config.inputTopic,
       fromBeginning: this.#config.fromBeginning,
     })
     await this.#consumer.run({
-      autoCommit: true, // commits only resolved offsets: after the batch's records were acknowledged
+      // At least once commits only resolved offsets, after the batch's records were acknowledged;
+      // exactly once commits offsets inside the batch's transaction.
+      autoCommit: this.#config.guarantee === 'at-least-once',
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#config.partitionsConcurrently,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
     this.#log.info(
-      { topic: this.#config.inputTopic, groupId: this.#config.groupId },
+      {
+        topic: this.#config.inputTopic,
+        groupId: this.#config.groupId,
+        guarantee: this.#config.guarantee,
+      },
       'processor started',
     )
   }
@@ -145,8 +181,11 @@ export class Processor {
   /** Stops consuming after the batches in flight, commits their offsets, disconnects. */
   async stop(): Promise<void> {
     await this.#consumer.disconnect()
-    await this.#producer.disconnect()
-    this.#log.info({ counters: this.counters }, 'processor stopped')
+    await this.#delivery.close()
+    this.#log.info(
+      { counters: this.counters, transactions: this.transactions },
+      'processor stopped',
+    )
   }
 
   #onAssignment(memberId: string, assignment: Record<string, number[]>): void {
@@ -155,25 +194,35 @@ export class Processor {
     // processed elsewhere meanwhile, so nothing held is trusted.
     if (memberId !== this.#memberId) this.#stores.clear()
     this.#memberId = memberId
-    for (const p of [...this.#stores.keys()]) if (!assigned.has(p)) this.#stores.delete(p)
+    const revoked = [...this.#stores.keys()].filter((p) => !assigned.has(p))
+    for (const p of revoked) this.#stores.delete(p)
     const fresh = [...assigned]
       .filter((p) => !this.#stores.has(p) && !this.#restoring.has(p))
       .sort((a, b) => a - b)
     this.#log.info({ assigned: [...assigned], restoring: fresh }, 'partitions assigned')
+    // Partitions paused after a fencing are ours again.
+    this.#consumer.resume([{ topic: this.#config.inputTopic, partitions: [...assigned] }])
+    const revoking = this.#delivery.onRevoked(revoked)
     if (fresh.length === 0) return
-    const restore = restoreLineage(
-      this.#deps.kafka,
-      this.#deps.admin,
-      {
-        topic: this.#config.changelogTopic,
-        partitions: fresh,
-        groupId: this.#config.groupId,
-        timeoutMs: 300_000,
-      },
-      this.#log,
-    ).then((stores) => {
-      for (const [p, s] of stores) this.#stores.set(p, s)
-    })
+    const restore = revoking
+      .then(() => this.#delivery.onAssigned(fresh)) // exactly once: fences the previous owner first
+      .then(() =>
+        restoreLineage(
+          this.#deps.kafka,
+          this.#deps.admin,
+          {
+            topic: this.#config.changelogTopic,
+            partitions: fresh,
+            groupId: this.#config.groupId,
+            timeoutMs: 300_000,
+            now: this.#now,
+          },
+          this.#log,
+        ),
+      )
+      .then((stores) => {
+        for (const [p, s] of stores) this.#stores.set(p, s)
+      })
     const settled = restore.finally(() => {
       for (const p of fresh) if (this.#restoring.get(p) === settled) this.#restoring.delete(p)
     })
@@ -185,37 +234,53 @@ export class Processor {
   async #storeFor(partition: number, heartbeat: () => Promise<void>): Promise<MemoryLineageStore> {
     const restoring = this.#restoring.get(partition)
     if (restoring !== undefined) {
-      const done = restoring.then(
-        () => true,
-        (e: unknown) => {
-          throw e
-        },
-      )
+      const done = restoring.then(() => true)
       while (!(await Promise.race([done, sleep(2_000).then(() => false)]))) await heartbeat()
     }
     let store = this.#stores.get(partition)
     if (store === undefined) {
       // Assigned without a GROUP_JOIN we saw (should not happen): start empty rather than stall.
       this.#log.warn({ partition }, 'no restored lineage state for a partition; starting empty')
-      this.#stores.set(partition, (store = new MemoryLineageStore()))
+      this.#stores.set(partition, (store = new MemoryLineageStore(this.#now)))
     }
     return store
   }
 
+  /** Idle entries of a partition to tombstone with its next batch, at most once a minute. */
+  #idle(partition: number, store: MemoryLineageStore): LineageKey[] {
+    const now = this.#now()
+    const last = this.#lastSweep.get(partition)
+    if (last === undefined) this.#lastSweep.set(partition, now) // first batch after a restore: sweep next time
+    if (last === undefined || now - last < SWEEP_EVERY_MS) return []
+    this.#lastSweep.set(partition, now)
+    return store.idle(now - this.#config.lineageTtlMs)
+  }
+
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
-    const heartbeat = () => payload.heartbeat()
-    const isRunning = () => payload.isRunning()
     if (batch.isEmpty()) return
     const partition = batch.partition
+    const heartbeat = () => payload.heartbeat()
     const store = await this.#storeFor(partition, heartbeat)
+    const expired = this.#idle(partition, store)
     for (let attempt = 0; ; attempt++) {
-      if (!isRunning() || payload.isStale()) return
-      let result: Awaited<ReturnType<typeof processBatch>>
+      if (!payload.isRunning() || payload.isStale()) return
       try {
-        result = await processBatch(partition, batch.messages, store, this.#ctx)
-        await this.#send(result.records)
+        const result = await processBatch(partition, batch.messages, store, this.#ctx, expired)
+        await this.#delivery.deliver(result.records, payload)
+        result.commit()
+        this.#count(result.stats, expired.length)
+        return
       } catch (e) {
+        if (e instanceof AssetstreamError && e.code === 'producer_fenced') {
+          this.#log.warn(
+            { partition },
+            'fenced by another instance: pausing the partition until the group reassigns it',
+          )
+          this.#stores.delete(partition)
+          payload.pause()
+          return
+        }
         if (!isRetriable(e)) throw e
         this.counters.retries++
         const wait = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 6))
@@ -230,14 +295,8 @@ export class Processor {
           },
           'batch failed with a retriable error; retrying it',
         )
-        await this.#pause(wait, heartbeat, isRunning)
-        continue
+        await this.#pause(wait, heartbeat, () => payload.isRunning())
       }
-      result.commit()
-      payload.resolveOffset(batch.lastOffset())
-      await payload.commitOffsetsIfNecessary() // a rebalance error here goes to kafkajs, which rejoins
-      this.#count(result.stats)
-      return
     }
   }
 
@@ -253,40 +312,13 @@ export class Processor {
     }
   }
 
-  async #send(records: readonly OutputRecord[]): Promise<void> {
-    if (records.length === 0) return
-    const byTopic = new Map<string, Message[]>()
-    for (const r of records) {
-      let list = byTopic.get(r.topic)
-      if (list === undefined) byTopic.set(r.topic, (list = []))
-      const m: Message = { key: r.key, value: r.value, headers: r.headers }
-      if (r.partition !== undefined) m.partition = r.partition
-      list.push(m)
-    }
-    try {
-      await this.#producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      })
-    } catch (e) {
-      // Never the message's fault: the whole batch is retried (duplicates keep their ids).
-      throw new AssetstreamError(
-        'publish_failed',
-        `producing ${records.length} records failed: ${(e as Error).message}`,
-        {
-          retriable: true,
-          cause: e,
-        },
-      )
-    }
-  }
-
-  #count(stats: Awaited<ReturnType<typeof processBatch>>['stats']): void {
+  #count(stats: BatchStats, expired: number): void {
     const c = this.counters
     c.batches++
     c.messages += stats.messages
     for (const n of Object.values(stats.events)) c.events += n ?? 0
     for (const n of Object.values(stats.deadLetters)) c.deadLetters += n ?? 0
     c.unknownUpstreams += stats.unknownUpstreams
+    c.expired += expired
   }
 }

@@ -11,7 +11,11 @@ import type { EventName } from '../derive/types.js'
 import type { Rejection } from '../derive/validate.js'
 import { AssetstreamError, isInputErrorCode } from '../errors.js'
 import { changelogKey, changelogValue } from '../state/changelog-codec.js'
-import { OverlayLineageStore, type LineageStore } from '../state/memory-lineage-store.js'
+import {
+  OverlayLineageStore,
+  type LineageKey,
+  type MemoryLineageStore,
+} from '../state/memory-lineage-store.js'
 import { processValue } from './process.js'
 
 export interface InputMessage {
@@ -87,17 +91,20 @@ function deadLetter(
 }
 
 /**
- * Processes the messages of one partition in order. Throws only retriable errors (the registry is
+ * Processes the messages of one partition in order; `expired` lineage entries are removed with
+ * it (tombstones in the changelog). Throws only retriable errors (the registry is
  * unreachable): the caller retries the whole batch; nothing of it was kept. Any other failure on a
  * message — bad input or a bug — becomes a dead letter, so no partition stalls.
  */
 export async function processBatch(
   partition: number,
   messages: readonly InputMessage[],
-  store: LineageStore,
+  store: MemoryLineageStore,
   ctx: BatchContext,
+  expired: readonly LineageKey[] = [],
 ): Promise<BatchResult> {
   const overlay = new OverlayLineageStore(store)
+  for (const k of expired) overlay.remove(k) // idle entries: tombstoned with this batch
   const records: OutputRecord[] = []
   const events: Partial<Record<EventName, number>> = {}
   const deadLetters: Partial<Record<string, number>> = {}
@@ -148,12 +155,12 @@ export async function processBatch(
     }
   }
 
-  for (const u of overlay.changes()) {
+  for (const c of overlay.changes()) {
     records.push({
       topic: ctx.changelogTopic,
       partition,
-      key: changelogKey(u.flowRunId, u.taskRunId),
-      value: changelogValue(u),
+      key: changelogKey(c.flowRunId, c.taskRunId),
+      value: changelogValue(c.propagates),
       headers: {},
     })
   }

@@ -2,7 +2,7 @@
  * Records of the lineage changelog topic (compacted): key = the flow run and task run, value = what
  * the task run propagates; a null value (tombstone) removes the entry.
  */
-import type { AssetRef, LineageUpdate } from '../derive/types.js'
+import type { AssetRef } from '../derive/types.js'
 
 export const changelogKey = (flowRunId: string, taskRunId: string): string =>
   JSON.stringify([flowRunId, taskRunId])
@@ -31,8 +31,9 @@ interface ChangelogValue {
   readonly assets: readonly AssetRef[]
 }
 
-export const changelogValue = (u: LineageUpdate): string =>
-  JSON.stringify({ v: 1, assets: u.propagates } satisfies ChangelogValue)
+/** The value of a change: null (a tombstone) for a removal. */
+export const changelogValue = (propagates: readonly AssetRef[] | null): string | null =>
+  propagates === null ? null : JSON.stringify({ v: 1, assets: propagates } satisfies ChangelogValue)
 
 export function parseChangelogValue(value: Buffer | string): readonly AssetRef[] | undefined {
   try {

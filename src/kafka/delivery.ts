@@ -1,0 +1,227 @@
+/**
+ * How a processed batch reaches Kafka (SPEC §4). Both strategies produce the batch's records
+ * (events, dead letters, lineage changelog) and then make its offset count as consumed:
+ *
+ * - at least once: one idempotent producer (acks=all); the offset is committed after every record
+ *   is acknowledged. A crash in between replays the batch; duplicates carry the same ids.
+ * - exactly once: a Kafka transaction per batch holding the records and the consumed offset
+ *   (`sendOffsets`). kafkajs has no KIP-447 (its TxnOffsetCommit carries no group generation), so
+ *   zombies are fenced the pre-KIP-447 way: one transactional producer per input partition, with a
+ *   transactional id stable per group, topic and partition. The instance that gets a partition
+ *   initialises that id, which bumps its epoch: the previous owner's producer is fenced and its
+ *   open transaction aborted.
+ */
+import { AssetstreamError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { OutputRecord } from '../pipeline/batch.js'
+import {
+  Partitioners,
+  type EachBatchPayload,
+  type Kafka,
+  type Message,
+  type Producer,
+} from './kafkajs.js'
+
+export interface Delivery {
+  /** Partitions newly assigned, before their state is restored. */
+  onAssigned(partitions: readonly number[]): Promise<void>
+  /** Partitions no longer assigned. */
+  onRevoked(partitions: readonly number[]): Promise<void>
+  /**
+   * Produces the records and makes the batch consumed. Throws `publish_failed` (retriable) when
+   * the batch must be retried from its first message, `producer_fenced` when another instance now
+   * owns the partition.
+   */
+  deliver(records: readonly OutputRecord[], payload: EachBatchPayload): Promise<void>
+  close(): Promise<void>
+}
+
+const PRODUCER_RETRY = {
+  retries: Number.MAX_SAFE_INTEGER,
+  initialRetryTime: 300,
+  maxRetryTime: 10_000,
+}
+
+function topicMessages(records: readonly OutputRecord[]): { topic: string; messages: Message[] }[] {
+  const byTopic = new Map<string, Message[]>()
+  for (const r of records) {
+    let list = byTopic.get(r.topic)
+    if (list === undefined) byTopic.set(r.topic, (list = []))
+    const m: Message = { key: r.key, value: r.value, headers: r.headers }
+    if (r.partition !== undefined) m.partition = r.partition
+    list.push(m)
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }))
+}
+
+/** The offset to commit after a batch: the next one to consume. */
+const nextOffset = (payload: EachBatchPayload): string =>
+  String(BigInt(payload.batch.lastOffset()) + 1n)
+
+function publishFailed(records: number, e: unknown): AssetstreamError {
+  // Never the messages' fault: the whole batch is retried (duplicates keep their ids).
+  return new AssetstreamError(
+    'publish_failed',
+    `producing ${records} records failed: ${(e as Error).message}`,
+    {
+      retriable: true,
+      cause: e,
+    },
+  )
+}
+
+export class AtLeastOnce implements Delivery {
+  readonly #producer: Producer
+
+  constructor(kafka: Kafka) {
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, as Java clients partition keys
+      retry: PRODUCER_RETRY,
+    })
+  }
+
+  async connect(): Promise<void> {
+    await this.#producer.connect()
+  }
+
+  onAssigned(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  onRevoked(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  async deliver(records: readonly OutputRecord[], payload: EachBatchPayload): Promise<void> {
+    if (records.length > 0) {
+      try {
+        await this.#producer.sendBatch({ acks: -1, topicMessages: topicMessages(records) })
+      } catch (e) {
+        throw publishFailed(records.length, e)
+      }
+    }
+    payload.resolveOffset(payload.batch.lastOffset())
+    await payload.commitOffsetsIfNecessary() // a rebalance error goes to kafkajs, which rejoins
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.disconnect()
+  }
+}
+
+/** kafkajs reports a fenced producer as one of these protocol errors, possibly wrapped. */
+function isFenced(e: unknown): boolean {
+  for (let x = e as { type?: string; cause?: unknown; originalError?: unknown } | undefined; x;) {
+    if (x.type === 'INVALID_PRODUCER_EPOCH' || x.type === 'PRODUCER_FENCED') return true
+    x = (x.originalError ?? x.cause) as typeof x
+  }
+  return false
+}
+
+export interface ExactlyOnceOptions {
+  readonly groupId: string
+  readonly inputTopic: string
+  readonly transactionTimeoutMs: number
+}
+
+export class ExactlyOnce implements Delivery {
+  readonly #producers = new Map<number, Promise<Producer>>()
+  readonly #log: Logger
+  /** Transactions committed and aborted since start. */
+  readonly counts = { commits: 0, aborts: 0 }
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: ExactlyOnceOptions,
+    logger: Logger,
+  ) {
+    this.#log = logger.child({ module: 'exactly-once' })
+  }
+
+  /** The stable transactional id of an input partition. */
+  transactionalId(partition: number): string {
+    return `${this.options.groupId}.${this.options.inputTopic}.${partition}`
+  }
+
+  #producerFor(partition: number): Promise<Producer> {
+    let p = this.#producers.get(partition)
+    if (p === undefined) {
+      const producer = this.kafka.producer({
+        transactionalId: this.transactionalId(partition),
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: this.options.transactionTimeoutMs,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: PRODUCER_RETRY,
+      })
+      // connect() initialises the transactional id: this fences any previous owner.
+      p = producer.connect().then(() => producer)
+      this.#producers.set(partition, p)
+      p.catch(() => this.#producers.delete(partition))
+    }
+    return p
+  }
+
+  async #dispose(partition: number): Promise<void> {
+    const p = this.#producers.get(partition)
+    this.#producers.delete(partition)
+    await p?.then((producer) => producer.disconnect()).catch(() => undefined)
+  }
+
+  async onAssigned(partitions: readonly number[]): Promise<void> {
+    await Promise.all(partitions.map((p) => this.#producerFor(p)))
+  }
+
+  async onRevoked(partitions: readonly number[]): Promise<void> {
+    await Promise.all(partitions.map((p) => this.#dispose(p)))
+  }
+
+  async deliver(records: readonly OutputRecord[], payload: EachBatchPayload): Promise<void> {
+    const { partition, topic } = payload.batch
+    let producer: Producer
+    try {
+      producer = await this.#producerFor(partition)
+    } catch (e) {
+      throw publishFailed(records.length, e)
+    }
+    const txn = await producer.transaction().catch(async (e: unknown) => {
+      await this.#dispose(partition) // kafkajs#1282: a producer stuck in a bad state is replaced
+      throw publishFailed(records.length, e)
+    })
+    try {
+      if (records.length > 0)
+        await txn.sendBatch({ acks: -1, topicMessages: topicMessages(records) })
+      if (!payload.isRunning() || payload.isStale())
+        throw new Error('the batch went stale (rebalance or stop)')
+      await txn.sendOffsets({
+        consumerGroupId: this.options.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset(payload) }] }],
+      })
+      await txn.commit()
+      this.counts.commits++
+    } catch (e) {
+      this.counts.aborts++
+      await txn.abort().catch(() => undefined)
+      // A fresh producer for the next attempt: initialising the id aborts anything left open.
+      await this.#dispose(partition)
+      if (isFenced(e)) {
+        throw new AssetstreamError(
+          'producer_fenced',
+          `partition ${partition}: another instance owns it now`,
+          { cause: e },
+        )
+      }
+      this.#log.warn({ err: e, partition }, 'transaction aborted')
+      throw publishFailed(records.length, e)
+    }
+    payload.resolveOffset(payload.batch.lastOffset())
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#producers.keys()].map((p) => this.#dispose(p)))
+  }
+}
