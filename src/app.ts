@@ -50,6 +50,32 @@ async function checkBroker(admin: Admin, config: Config, deadline: number): Prom
   }
 }
 
+export interface BrokerConnection {
+  readonly kafka: Kafka
+  readonly admin: Admin
+  close(): Promise<void>
+}
+
+/**
+ * The broker only (no schema registration), checked within the start-up deadline: for the
+ * operating commands (`tail`, `topics`).
+ */
+export async function connectBroker(config: Config, logger: Logger): Promise<BrokerConnection> {
+  const deadline = Date.now() + config.startupTimeoutMs
+  const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, logger)
+  const admin = createKafka(
+    { brokers: config.brokers, clientId: config.clientId, retries: 1 },
+    logger,
+  ).admin()
+  try {
+    await checkBroker(admin, config, deadline)
+  } catch (e) {
+    await admin.disconnect().catch(() => undefined)
+    throw e
+  }
+  return { kafka, admin, close: () => admin.disconnect() }
+}
+
 export async function connect(config: Config, logger: Logger): Promise<Connected> {
   const deadline = Date.now() + config.startupTimeoutMs
   const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, logger)

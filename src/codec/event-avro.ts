@@ -126,3 +126,283 @@ export function eventFromAvro(rec: Record<string, unknown>): PrefectEvent {
     id: rec.id as string,
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The hot path: events written straight to Avro binary, without the record of `eventToAvro`.
+
+/**
+ * The schemas `writeEventAvro` writes, in avsc's canonical form (`JSON.stringify(type.schema())`:
+ * no docs, defaults or logical types, which do not change the binary encoding). The encoder uses
+ * the direct writer only for a registered schema whose canonical form is exactly this; any other
+ * schema goes through avsc.
+ */
+export function directSchema(event: EventName): string {
+  const ns = 'io.assetstream.events'
+  const field = (name: string, type: string): string => `{"name":"${name}","type":${type}}`
+  const record = (name: string, fields: readonly string[]): string =>
+    `{"name":"${ns}.${name}","type":"record","fields":[${fields.join(',')}]}`
+  const S = '"string"'
+  const NS = '["null","string"]'
+  const asset = isAsset(event)
+  const resource = asset
+    ? record('AssetResource', [
+        field('id', S),
+        ...ASSET_FIELDS.map(([name]) => field(name, NS)),
+      ])
+    : record('ArtifactResource', [field('id', S), field('name', NS)])
+  const related = `{"type":"array","items":${record('RelatedResource', [
+    field('id', S),
+    field('role', S),
+    field('name', NS),
+    field('labels', '{"type":"map","values":"string"}'),
+  ])}}`
+  let payload: string | undefined
+  let name: string
+  switch (event) {
+    case 'prefect.artifact.created':
+      name = 'ArtifactCreated'
+      payload = record('ArtifactCreatedPayload', ['key', 'type', 'description'].map((f) => field(f, NS)))
+      break
+    case 'prefect.artifact.updated':
+      name = 'ArtifactUpdated'
+      payload = record('ArtifactUpdatedPayload', UPDATED_FIELDS.map((f) => field(f, NS)))
+      break
+    case 'prefect.asset.referenced':
+      name = 'AssetReferenced'
+      break
+    case 'prefect.asset.materialization.succeeded':
+      name = 'AssetMaterializationSucceeded'
+      payload = S
+      break
+    case 'prefect.asset.materialization.failed':
+      name = 'AssetMaterializationFailed'
+      payload = S
+      break
+  }
+  return record(name, [
+    field('occurred', '"long"'),
+    field('event', S),
+    field('resource', resource),
+    field('related', related),
+    ...(payload === undefined ? [] : [field('payload', payload)]),
+    field('id', S),
+    field('follows', NS),
+  ])
+}
+
+/**
+ * A growable buffer written exactly as avsc 5.7's `Tap` writes: zig-zag varint longs, strings as
+ * their length then UTF-8, and, as avsc does, a string of at most 64 bytes encoded by hand (a lone
+ * surrogate as its own 3 bytes) and a longer one by the UTF-8 encoder (a lone surrogate as U+FFFD).
+ */
+export class AvroWriter {
+  buf: Buffer
+  pos = 0
+
+  constructor(size = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+
+  /** Makes room for `n` more bytes, keeping what is written. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.pos + n))
+    this.buf.copy(bigger, 0, 0, this.pos)
+    this.buf = bigger
+  }
+
+  /** A long (or int): zig-zag, then base-128 varint, least significant group first. */
+  long(n: number): void {
+    this.ensure(10)
+    const buf = this.buf
+    let pos = this.pos
+    if (n >= -1073741824 && n < 1073741824) {
+      let m = n >= 0 ? n << 1 : (~n << 1) | 1
+      while (m > 0x7f) {
+        buf[pos++] = (m & 0x7f) | 0x80
+        m >>>= 7
+      }
+      buf[pos++] = m
+    } else {
+      let f = n >= 0 ? n * 2 : -n * 2 - 1
+      while (f >= 128) {
+        buf[pos++] = (f & 0x7f) | 0x80
+        f /= 128
+      }
+      buf[pos++] = f & 0x7f
+    }
+    this.pos = pos
+  }
+
+  string(s: string): void {
+    const n = s.length
+    // Room for the longest encoding: 3 bytes a UTF-16 unit, and the length.
+    this.ensure(3 * n + 10)
+    const buf = this.buf
+    // Optimistically ASCII: then the byte length is n, and so is the size of its varint known.
+    const head = n < 64 ? 1 : n < 8192 ? 2 : 0
+    if (head !== 0) {
+      let p = this.pos + head
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[p++] = c
+      }
+      if (i === n) {
+        const m = n << 1
+        if (head === 1) buf[this.pos] = m
+        else {
+          buf[this.pos] = (m & 0x7f) | 0x80
+          buf[this.pos + 1] = m >>> 7
+        }
+        this.pos = p
+        return
+      }
+    }
+    const len = Buffer.byteLength(s)
+    this.long(len)
+    let pos = this.pos
+    if (len > 64) {
+      buf.write(s, pos, len, 'utf8')
+      this.pos = pos + len
+      return
+    }
+    for (let i = 0; i < n; i++) {
+      let c1 = s.charCodeAt(i)
+      let c2: number
+      if (c1 < 0x80) {
+        buf[pos++] = c1
+      } else if (c1 < 0x800) {
+        buf[pos++] = (c1 >> 6) | 0xc0
+        buf[pos++] = (c1 & 0x3f) | 0x80
+      } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = s.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+        c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff)
+        i++
+        buf[pos++] = (c1 >> 18) | 0xf0
+        buf[pos++] = ((c1 >> 12) & 0x3f) | 0x80
+        buf[pos++] = ((c1 >> 6) & 0x3f) | 0x80
+        buf[pos++] = (c1 & 0x3f) | 0x80
+      } else {
+        buf[pos++] = (c1 >> 12) | 0xe0
+        buf[pos++] = ((c1 >> 6) & 0x3f) | 0x80
+        buf[pos++] = (c1 & 0x3f) | 0x80
+      }
+    }
+    this.pos = pos
+  }
+
+  /** A `["null", "string"]` union: branch 0 for null (and absent), branch 1 then the string. */
+  nullableString(s: string | null | undefined): void {
+    if (s === null || s === undefined) {
+      this.ensure(1)
+      this.buf[this.pos++] = 0
+    } else {
+      this.ensure(1)
+      this.buf[this.pos++] = 2
+      this.string(s)
+    }
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length)
+    this.buf.set(b, this.pos)
+    this.pos += b.length
+  }
+}
+
+/** Thrown by `writeEventAvro` on a value the schema cannot carry: avsc then says why. */
+export class NotWritable extends Error {}
+
+const strOrThrow = (v: unknown): string => {
+  if (typeof v !== 'string') throw new NotWritable()
+  return v
+}
+const nullableOrThrow = (v: unknown): string | null => {
+  if (v === null || v === undefined) return null
+  if (typeof v !== 'string') throw new NotWritable()
+  return v
+}
+
+const isExtraLabel = (k: string): boolean =>
+  k !== ID && k !== ROLE && k !== NAME && k !== '__proto__'
+
+/** Writes one related resource: the bytes avsc writes for `relatedToAvro(labels)`. */
+export function writeRelated(w: AvroWriter, labels: Labels): void {
+  w.string(strOrThrow(labels[ID]))
+  w.string(strOrThrow(labels[ROLE]))
+  w.nullableString(nullableOrThrow(labels[NAME]))
+  // The further labels in for-in order, as `relatedToAvro` copies them (`__proto__` cannot be
+  // copied into its object literal, so it is left out here too).
+  let extra = 0
+  for (const k in labels) if (isExtraLabel(k)) extra++
+  if (extra > 0) {
+    w.long(extra)
+    for (const k in labels) {
+      if (isExtraLabel(k)) {
+        w.string(k)
+        w.string(strOrThrow(labels[k]))
+      }
+    }
+  }
+  w.long(0)
+}
+
+/**
+ * Writes an event's Avro record, for the schema `directSchema(e.event)`, at `w.pos`: the bytes
+ * avsc writes for `eventToAvro(e)`. Each related resource goes through `related`, which may write
+ * bytes it kept from an earlier event. Throws `NotWritable` where avsc would refuse the record.
+ */
+export function writeEventAvro(
+  w: AvroWriter,
+  e: PrefectEvent,
+  related: (w: AvroWriter, labels: Labels) => void,
+): void {
+  const occurred = e.occurred
+  if (
+    typeof occurred !== 'number' ||
+    occurred % 1 !== 0 ||
+    !(occurred >= -9007199254740990 && occurred <= 9007199254740990)
+  )
+    throw new NotWritable()
+  w.long(occurred)
+  w.string(strOrThrow(e.event))
+  const r = e.resource
+  w.string(strOrThrow(r[ID]))
+  if (isAsset(e.event)) {
+    w.nullableString(nullableOrThrow(r[NAME]))
+    w.nullableString(nullableOrThrow(r['prefect.asset.description']))
+    w.nullableString(nullableOrThrow(r['prefect.asset.url']))
+    w.nullableString(nullableOrThrow(r['prefect.asset.owners']))
+  } else {
+    w.nullableString(nullableOrThrow(r[NAME]))
+  }
+  const rel = e.related
+  if (rel.length > 0) {
+    w.long(rel.length)
+    for (const labels of rel) related(w, labels)
+  }
+  w.long(0)
+  const p = e.payload
+  switch (e.event) {
+    case 'prefect.artifact.created':
+      w.nullableString(str(p.key))
+      w.nullableString(str(p.type))
+      w.nullableString(str(p.description))
+      break
+    case 'prefect.artifact.updated':
+      for (const k of UPDATED_FIELDS) {
+        w.nullableString(Object.hasOwn(p, k) ? strOrThrow(JSON.stringify(p[k])) : null)
+      }
+      break
+    case 'prefect.asset.referenced':
+      break
+    case 'prefect.asset.materialization.succeeded':
+    case 'prefect.asset.materialization.failed':
+      w.string(JSON.stringify(p))
+      break
+  }
+  w.string(strOrThrow(e.id))
+  w.ensure(1)
+  w.buf[w.pos++] = 0 // follows: null
+}

@@ -18,8 +18,8 @@ export type {
   Transaction,
 } from 'kafkajs'
 
-const { Kafka: KafkaClass, logLevel, CompressionTypes, Partitioners } = kafkajs
-export { CompressionTypes, Partitioners }
+const { Kafka: KafkaClass, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = kafkajs
+export { CompressionTypes, ConfigResourceTypes, Partitioners }
 
 /** kafkajs errors say whether a retry may help; so do ours (`retriable`, the same name). */
 export const isRetriable = (e: unknown): boolean =>

@@ -1,0 +1,150 @@
+/**
+ * The fault-injection harness: a stream of ≥10,000 lifecycle messages over 4 partitions, produced
+ * while processors run and a fault strikes, then checked with a read_committed consumer against
+ * what `derive` gives for the same input.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'vitest'
+import registryPkg from '@kafkajs/confluent-schema-registry'
+import { generateMessages } from '../../src/bench/workload.js'
+import { LIFECYCLE_SCHEMA_FILE, loadSchema } from '../../src/codec/avro-schemas.js'
+import { lifecycleToAvro } from '../../src/codec/lifecycle-encode.js'
+import { valueSubject } from '../../src/codec/registry.js'
+import { frame } from '../../src/codec/wire.js'
+import type { Guarantee } from '../../src/config/config.js'
+import { HEADERS } from '../../src/pipeline/batch.js'
+import { deriveAll } from './expected.js'
+import { consumeUntil, createTopic, deleteRunTopics, EventReader, header, names, ProcessorProcess, produce, REGISTRY_URL, waitFor, withAdmin, type Names } from './support.js'
+
+export const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
+export const stack = (command: string): void => {
+  execFileSync('bash', [STACK, command], { stdio: 'inherit' })
+}
+export const registryPid = (): number => Number(readFileSync(fileURLToPath(new URL('../../.stack/registry/registry.pid', import.meta.url)), 'utf8').trim())
+
+export interface Scenario {
+  readonly n: Names
+  readonly guarantee: Guarantee
+  /** Starts a processor instance of the scenario's group. */
+  start(extraEnv?: Record<string, string>): ProcessorProcess
+  /** Messages of the input committed by the group so far. */
+  committed(): Promise<number>
+  /** Resolves once `share` of the input is committed. */
+  progress(share: number): Promise<void>
+  readonly total: number
+  /** Lets the producer go on past `holdAt`. */
+  release(): void
+}
+
+export interface FaultOptions {
+  readonly label: string
+  readonly guarantee: Guarantee
+  readonly messages?: number
+  readonly seed?: number
+  /** Messages from this index on are Avro (Confluent wire format, schema registered first). */
+  readonly avroFrom?: number
+  /** The producer stops before this index until the scenario calls `release()`. */
+  readonly holdAt?: number
+  /** Extra environment of every instance. */
+  readonly env?: Record<string, string>
+  /** Runs the processors and the fault; returns the instances still running at the end. */
+  readonly during: (s: Scenario) => Promise<ProcessorProcess[]>
+}
+
+export interface FaultOutcome {
+  readonly records: number
+  readonly expected: number
+  readonly duplicates: number
+}
+
+export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
+  const n = names(o.label)
+  const all: ProcessorProcess[] = []
+  try {
+    await createTopic(n.input, 4)
+    const input = generateMessages({ messages: o.messages ?? 10_000, seed: o.seed ?? 5 })
+    const expected = deriveAll(input.map((m) => m.value)).events
+    // Lineage must cross task runs: some events inherit upstream assets through task_inputs.
+    const inherited = input.filter((m) => Object.keys(m.value.task_run.task_inputs ?? {}).length > 0).length
+    expect(inherited).toBeGreaterThan(1000)
+
+    let avro: ((m: (typeof input)[number]) => Buffer) | undefined
+    if (o.avroFrom !== undefined) {
+      const lifecycle = loadSchema(LIFECYCLE_SCHEMA_FILE)
+      const { SchemaRegistry, SchemaType } = registryPkg
+      const { id } = await new SchemaRegistry({ host: REGISTRY_URL }).register({ type: SchemaType.AVRO, schema: lifecycle.text }, { subject: valueSubject(n.input) })
+      avro = (m) => frame(id, lifecycle.type.toBuffer(lifecycleToAvro(m.value as unknown as Record<string, unknown>)))
+    }
+    let release: () => void = () => undefined
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const committed = () =>
+      withAdmin(async (admin) => {
+        const [t] = await admin.fetchOffsets({ groupId: n.group, topics: [n.input] })
+        return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0)
+      })
+    const scenario: Scenario = {
+      n,
+      guarantee: o.guarantee,
+      total: input.length,
+      committed,
+      release: () => release(),
+      start: (extraEnv = {}) => {
+        const p = new ProcessorProcess(n, { ASSETSTREAM_GUARANTEE: o.guarantee, ...o.env, ...extraEnv })
+        all.push(p)
+        return p
+      },
+      progress: async (share) => {
+        await waitFor(`${Math.round(share * 100)}% of the input committed`, async () => ((await committed()) >= share * input.length ? true : undefined), 180_000, 200)
+      },
+    }
+    // The stream arrives over time while the processors run: 500 messages every 300 ms.
+    const producing = (async () => {
+      for (let i = 0; i < input.length; i += 500) {
+        if (o.holdAt !== undefined && i >= o.holdAt) await released
+        const chunk = input.slice(i, i + 500).map((m, j) => ({
+          key: m.key,
+          value: avro !== undefined && i + j >= (o.avroFrom ?? Infinity) ? avro(m) : JSON.stringify(m.value),
+        }))
+        await produce(n.input, chunk)
+        await sleep(300)
+      }
+    })()
+    const running = await o.during(scenario)
+    await producing
+    await waitFor('the whole input committed', async () => ((await committed()) >= input.length ? true : undefined), 240_000, 500)
+    for (const p of running) expect(await p.stop(), p.logs.slice(-3000)).toBe(0)
+
+    // A read_committed consumer (kafkajs's default) over the event topics and the DLQ.
+    const records = await consumeUntil([...n.eventTopics, n.dlq], (got) => got.length >= expected.length, 120_000)
+    // Anything late would show up now: read for a moment longer.
+    await sleep(1_000)
+    const reader = new EventReader()
+    const byId = new Map<string, string>()
+    let duplicates = 0
+    for (const r of records) {
+      expect(r.topic, 'nothing goes to the DLQ in a fault scenario').not.toBe(n.dlq)
+      const e = await reader.decode(r, n.prefix)
+      const text = JSON.stringify(e)
+      const seen = byId.get(e.id)
+      if (seen !== undefined) {
+        duplicates++
+        expect(text, 'a duplicate is the same event').toBe(seen)
+      }
+      byId.set(e.id, text)
+      expect(header(r.message, HEADERS.eventId)).toBe(e.id)
+    }
+    const wrong = expected.filter((e) => byId.get(e.id) !== JSON.stringify(e))
+    expect(wrong.slice(0, 3), `${wrong.length} expected events missing or different`).toEqual([])
+    expect(byId.size).toBe(expected.length)
+    if (o.guarantee === 'exactly-once') expect(duplicates, 'exactly once: no duplicate event id').toBe(0)
+    return { records: records.length, expected: expected.length, duplicates }
+  } finally {
+    for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) await p.kill9()
+    await deleteRunTopics(n.run)
+  }
+}
