@@ -1,6 +1,9 @@
 /** The command dispatcher: parses the command, maps failures to exit codes. */
 import { DERIVE_HELP, runDerive, type CommandIo } from './commands/derive.js'
 import { RUN_HELP, runProcessor } from './commands/run.js'
+import { SCHEMAS_HELP, runSchemas } from './commands/schemas.js'
+import { TAIL_HELP, runTail } from './commands/tail.js'
+import { TOPICS_HELP, runTopics } from './commands/topics.js'
 import { AssetstreamError } from './errors.js'
 
 const HELP = `Usage: assetstream <command> [options]
@@ -10,6 +13,9 @@ Derives Prefect artifact and asset events from task-run lifecycle messages.
 Commands:
   run         run the processor: consume lifecycle messages, publish events (Kafka)
   derive      derive events from JSON lines on stdin, no Kafka needed
+  tail        print the events on the event topics, decoded, as JSON lines (Kafka)
+  topics      create or verify the processor's topics (Kafka)
+  schemas     register the event schemas, or check them against the registry
 
 Run "assetstream <command> --help" for a command's options.
 Exit status: 0 success, 1 runtime failure (or rejected input for derive), 2 usage or configuration error.
@@ -19,6 +25,9 @@ type Command = (argv: readonly string[], io: CommandIo) => Promise<number>
 const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   run: { run: runProcessor, help: RUN_HELP },
   derive: { run: runDerive, help: DERIVE_HELP },
+  tail: { run: runTail, help: TAIL_HELP },
+  topics: { run: runTopics, help: TOPICS_HELP },
+  schemas: { run: runSchemas, help: SCHEMAS_HELP },
 }
 
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {

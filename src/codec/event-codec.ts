@@ -39,7 +39,7 @@ export class EventEncoder {
   /** Where records are written, after the 5-byte header, before one copy out. */
   readonly #writer = new AvroWriter()
   readonly #targets = new Map<EventName, Target>()
-  /** The bytes of frozen related resources, each a view into an earlier event's output. */
+  /** The bytes of frozen related resources, kept from the event that first wrote them. */
   readonly #relatedBytes = new WeakMap<Labels, Uint8Array>()
   /** Frozen related resources written by the event being encoded: labels, start, end. */
   readonly #fresh: (Labels | number)[] = []
@@ -82,15 +82,22 @@ export class EventEncoder {
     const end = w.pos
     const out = Buffer.allocUnsafe(end)
     out.set(w.buf.subarray(0, end))
+    if (this.#fresh.length > 0) this.#keepFresh()
+    return out
+  }
+
+  /** Keeps the bytes of the frozen related resources just written, in a copy of their own. */
+  #keepFresh(): void {
     const fresh = this.#fresh
+    const from = fresh[1] as number
+    const kept = new Uint8Array(this.#writer.buf.subarray(from, fresh[fresh.length - 1] as number))
     for (let i = 0; i < fresh.length; i += 3) {
       this.#relatedBytes.set(
         fresh[i] as Labels,
-        out.subarray(fresh[i + 1] as number, fresh[i + 2] as number),
+        kept.subarray((fresh[i + 1] as number) - from, (fresh[i + 2] as number) - from),
       )
     }
     fresh.length = 0
-    return out
   }
 
   readonly #writeRelated = (w: AvroWriter, labels: Labels): void => {

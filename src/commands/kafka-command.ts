@@ -5,16 +5,12 @@
  * settings part is then handed to `loadConfig` unchanged.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import {
-  defaultText,
-  loadConfig,
-  SETTINGS,
-  type Config,
-  type LogLevel,
-} from '../config/config.js'
+import { defaultText, loadConfig, SETTINGS, type Config, type LogLevel } from '../config/config.js'
 
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>
-export type OptionValues = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>
+export type OptionValues = Readonly<
+  Record<string, string | boolean | (string | boolean)[] | undefined>
+>
 
 /** The parseArgs options of every setting (`--brokers VALUE`, `--[no-]run-context`, …). */
 export function settingOptions(): OptionSpecs {
@@ -78,7 +74,7 @@ export function splitCommandLine(argv: readonly string[], own: OptionSpecs): Spl
     }
   }
   const { values } = parseArgs({ args: mine, options: own, strict: true })
-  return { values: values as OptionValues, rest, help, logLevelFlag }
+  return { values, rest, help, logLevelFlag }
 }
 
 export interface CommandLine {
@@ -117,8 +113,7 @@ export function settingsHelpFor(keys: readonly (keyof Config)[], quietLevel?: Lo
   return SETTINGS.filter((s) => keys.includes(s.key))
     .map((s) => {
       const flag = 'boolean' in s ? `--[no-]${s.flag}` : `--${s.flag} VALUE`
-      const def =
-        s.key === 'logLevel' && quietLevel !== undefined ? quietLevel : defaultText(s.key)
+      const def = s.key === 'logLevel' && quietLevel !== undefined ? quietLevel : defaultText(s.key)
       return `  ${flag.padEnd(34)} ${s.doc}\n  ${''.padEnd(34)} env ${s.env}, default ${def}`
     })
     .join('\n')

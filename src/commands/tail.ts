@@ -22,7 +22,7 @@ import { eventTopic, type Config } from '../config/config.js'
 import { toJsonForm, type JsonFormEvent } from '../derive/json-form.js'
 import { EVENT_NAMES, type EventName, type PrefectEvent } from '../derive/types.js'
 import { AssetstreamError } from '../errors.js'
-import type { Admin, Consumer, EachBatchPayload, Kafka } from '../kafka/kafkajs.js'
+import type { Admin, EachBatchPayload, Kafka } from '../kafka/kafkajs.js'
 import { partitionCounts } from '../kafka/topics.js'
 import { createLogger, type Logger } from '../logger.js'
 import type { CommandIo } from './derive.js'
@@ -114,7 +114,10 @@ export function parseTimestamp(text: string): number | undefined {
 }
 
 /** The command's own options, checked; every problem in one usage error. */
-export function parseTailOptions(values: OptionValues, positionals: readonly string[]): TailOptions {
+export function parseTailOptions(
+  values: OptionValues,
+  positionals: readonly string[],
+): TailOptions {
   const problems: string[] = []
   if (positionals.length > 0) problems.push(`unexpected arguments: ${positionals.join(' ')}`)
 
@@ -140,8 +143,7 @@ export function parseTailOptions(values: OptionValues, positionals: readonly str
     named.length === 0 ? [...EVENT_NAMES] : EVENT_NAMES.filter((e) => named.includes(e))
 
   const prefixes = [...listValues(values, 'resource'), ...listValues(values, 'prefix-filter')]
-  if (prefixes.some((p) => p === ''))
-    problems.push('--resource: the prefix must not be empty')
+  if (prefixes.some((p) => p === '')) problems.push('--resource: the prefix must not be empty')
 
   const formatText = lastString(values, 'format') ?? 'json'
   if (formatText !== 'json' && formatText !== 'compact')
@@ -156,8 +158,7 @@ export function parseTailOptions(values: OptionValues, positionals: readonly str
       max = undefined
     }
   }
-  if (problems.length > 0)
-    throw new AssetstreamError('usage', problems.join('; '), { problems })
+  if (problems.length > 0) throw new AssetstreamError('usage', problems.join('; '), { problems })
   return {
     from,
     events,
@@ -347,7 +348,10 @@ async function tail(config: Config, options: TailOptions, deps: Deps): Promise<n
       if (!options.follow && (end === undefined || BigInt(m.offset) >= end)) break
       if (event === undefined || reader === undefined || m.value === null) {
         skipped++
-        logger.warn({ topic: batch.topic, partition: batch.partition, offset: m.offset }, 'record without a value, skipped')
+        logger.warn(
+          { topic: batch.topic, partition: batch.partition, offset: m.offset },
+          'record without a value, skipped',
+        )
         continue
       }
       let e: JsonFormEvent
@@ -411,7 +415,10 @@ async function tail(config: Config, options: TailOptions, deps: Deps): Promise<n
       },
       'tailing',
     )
-    const outcome = await Promise.race([finished, io.stopSignal().then(() => ({ done: true as const }))])
+    const outcome = await Promise.race([
+      finished,
+      io.stopSignal().then(() => ({ done: true as const })),
+    ])
     stopping = true
     if ('error' in outcome) {
       const e = outcome.error
@@ -434,7 +441,10 @@ async function deleteGroup(admin: Admin, groupId: string, logger: Logger): Promi
   try {
     await admin.deleteGroups([groupId])
   } catch (e) {
-    logger.warn({ groupId, err: (e as Error).message }, 'could not delete the throwaway consumer group')
+    logger.warn(
+      { groupId, err: (e as Error).message },
+      'could not delete the throwaway consumer group',
+    )
   }
 }
 

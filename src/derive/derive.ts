@@ -4,7 +4,7 @@
  */
 import { eventId } from './event-id.js'
 import { assetLabels } from './labels.js'
-import { appendRunContext, runContext } from './run-context.js'
+import { appendRunContext, NO_RUN_CONTEXT, runContext, type RunContext } from './run-context.js'
 import type {
   AssetRef,
   EpochMicros,
@@ -83,7 +83,8 @@ export function derive(
   lineage: LineageLookup,
   options: DeriveOptions,
 ): Derivation {
-  const context = options.runContext ? runContext(msg) : []
+  // Built at the first event: most messages have none.
+  let context: RunContext | undefined
   const events: PrefectEvent[] = []
   const emit = (
     event: EventName,
@@ -99,6 +100,7 @@ export function derive(
       events.length,
       occurred,
     )
+    context ??= options.runContext ? runContext(msg) : NO_RUN_CONTEXT
     events.push({
       occurred,
       event,
@@ -149,18 +151,20 @@ export function derive(
       emit('prefect.asset.referenced', msg.occurred, assetLabels(ref), [], {})
     }
     const event = `prefect.asset.materialization.${status}` as const
-    for (const ref of materializes) {
-      const related: Labels[] = upstream.map((u) => ({
-        'prefect.resource.id': u.key,
-        'prefect.resource.role': 'asset',
-      }))
-      if (assets.materializedBy) {
-        related.push({
+    // The same for every materialized asset: built once, frozen and shared.
+    const shared: Labels[] = upstream.map((u) =>
+      Object.freeze({ 'prefect.resource.id': u.key, 'prefect.resource.role': 'asset' }),
+    )
+    if (assets.materializedBy) {
+      shared.push(
+        Object.freeze({
           'prefect.resource.id': assets.materializedBy,
           'prefect.resource.role': 'asset-materialized-by',
-        })
-      }
-      emit(event, msg.occurred, assetLabels(ref), related, assets.metadata.get(ref.key) ?? {})
+        }),
+      )
+    }
+    for (const ref of materializes) {
+      emit(event, msg.occurred, assetLabels(ref), shared.slice(), assets.metadata.get(ref.key) ?? {})
     }
   }
 

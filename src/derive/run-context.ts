@@ -1,5 +1,7 @@
 /** The run context: related resources appended to every event (SPEC §2.4). */
-import type { Labels, LifecycleMessage, NamedRef } from './types.js'
+import type { Labels, LifecycleMessage } from './types.js'
+
+const ID = 'prefect.resource.id'
 
 /** Compares by Unicode code point, not UTF-16 unit (the two differ past U+FFFF). */
 export function compareCodePoints(a: string, b: string): number {
@@ -13,45 +15,62 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length
 }
 
-function entry(kind: string, ref: NamedRef | undefined, extra?: Labels): Labels | undefined {
-  if (ref?.id === undefined) return undefined
+/**
+ * The run-context entries of a message, in SPEC order, and the index of each entry's id. Entries
+ * are frozen: every event of the message shares them (and the encoder keeps their bytes).
+ */
+export interface RunContext {
+  readonly entries: readonly Labels[]
+  readonly indexOf: ReadonlyMap<string, number>
+}
+
+export const NO_RUN_CONTEXT: RunContext = { entries: [], indexOf: new Map() }
+
+function entry(
+  kind: string,
+  id: string,
+  name: string | undefined,
+  poolType?: string,
+): Readonly<Record<string, string>> {
   const labels: Record<string, string> = {
-    'prefect.resource.id': `prefect.${kind}.${ref.id}`,
+    'prefect.resource.id': `prefect.${kind}.${id}`,
     'prefect.resource.role': kind,
   }
-  if (ref.name !== undefined) labels['prefect.resource.name'] = ref.name
-  return extra === undefined ? labels : { ...labels, ...extra }
+  if (name !== undefined) labels['prefect.resource.name'] = name
+  if (poolType !== undefined) labels['prefect.work-pool.type'] = poolType
+  return Object.freeze(labels)
+}
+
+/** Tags of the flow run then the task run, de-duplicated, in code point order. */
+function tagsOf(flowRunTags: readonly string[], taskRunTags: readonly string[]): string[] {
+  if (flowRunTags.length + taskRunTags.length === 0) return []
+  return [...new Set([...flowRunTags, ...taskRunTags])].sort(compareCodePoints)
 }
 
 /**
- * The run-context entries of a message, in SPEC order. They do not depend on the event, so the
- * derivation builds them once per message and filters per event with `appendRunContext`.
+ * The run context of a message. It does not depend on the event, so the derivation builds it
+ * once per message (when the message has an event) and filters per event with `appendRunContext`.
+ * Entries whose id is absent are left out.
  */
-export function runContext(msg: LifecycleMessage): Labels[] {
+export function runContext(msg: LifecycleMessage): RunContext {
   const fr = msg.flowRun
   const tr = msg.taskRun
-  const pool = fr?.workPool
-  const out = [
-    entry('flow-run', fr),
-    entry('task-run', tr),
-    entry(
-      'flow',
-      fr?.flowId === undefined
-        ? undefined
-        : { id: fr.flowId, ...(fr.flowName === undefined ? {} : { name: fr.flowName }) },
-    ),
-    entry('deployment', fr?.deployment),
-    entry('work-queue', fr?.workQueue),
-    entry(
-      'work-pool',
-      pool,
-      pool?.type === undefined ? undefined : { 'prefect.work-pool.type': pool.type },
-    ),
-  ].filter((e): e is Labels => e !== undefined)
-  const tags = [...new Set([...(fr?.tags ?? []), ...tr.tags])].sort(compareCodePoints)
-  for (const tag of tags)
-    out.push({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' })
-  return out
+  const out: Labels[] = []
+  if (fr !== undefined) out.push(entry('flow-run', fr.id, fr.name))
+  out.push(entry('task-run', tr.id, tr.name))
+  if (fr !== undefined) {
+    if (fr.flowId !== undefined) out.push(entry('flow', fr.flowId, fr.flowName))
+    const { deployment, workQueue, workPool } = fr
+    if (deployment?.id !== undefined) out.push(entry('deployment', deployment.id, deployment.name))
+    if (workQueue?.id !== undefined) out.push(entry('work-queue', workQueue.id, workQueue.name))
+    if (workPool?.id !== undefined)
+      out.push(entry('work-pool', workPool.id, workPool.name, workPool.type))
+  }
+  for (const tag of tagsOf(fr?.tags ?? [], tr.tags))
+    out.push(Object.freeze({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' }))
+  const indexOf = new Map<string, number>()
+  for (let i = 0; i < out.length; i++) indexOf.set((out[i] as Labels)[ID] as string, i)
+  return { entries: out, indexOf }
 }
 
 /**
@@ -61,13 +80,40 @@ export function runContext(msg: LifecycleMessage): Labels[] {
 export function appendRunContext(
   resource: Labels,
   related: Labels[],
-  context: readonly Labels[],
+  context: RunContext,
 ): Labels[] {
-  if (context.length === 0) return related
-  const seen = new Set<string>([resource['prefect.resource.id'] as string])
-  for (const r of related) seen.add(r['prefect.resource.id'] as string)
-  for (const c of context) {
-    const id = c['prefect.resource.id'] as string
+  const entries = context.entries
+  const n = entries.length
+  if (n === 0) return related
+  const indexOf = context.indexOf
+  if (indexOf.size !== n) return appendRunContextBySet(resource, related, entries)
+  // The entries' ids are distinct, so an entry is left out exactly when the resource or a related
+  // entry of the event has its id.
+  let skip: boolean[] | undefined
+  let i = indexOf.get(resource[ID] as string)
+  if (i !== undefined) (skip = new Array<boolean>(n).fill(false))[i] = true
+  for (const r of related) {
+    i = indexOf.get(r[ID] as string)
+    if (i !== undefined) (skip ??= new Array<boolean>(n).fill(false))[i] = true
+  }
+  if (skip === undefined) {
+    for (let j = 0; j < n; j++) related.push(entries[j] as Labels)
+  } else {
+    for (let j = 0; j < n; j++) if (skip[j] !== true) related.push(entries[j] as Labels)
+  }
+  return related
+}
+
+/** The general case, when two entries share an id (the first one wins). */
+function appendRunContextBySet(
+  resource: Labels,
+  related: Labels[],
+  entries: readonly Labels[],
+): Labels[] {
+  const seen = new Set<string>([resource[ID] as string])
+  for (const r of related) seen.add(r[ID] as string)
+  for (const c of entries) {
+    const id = c[ID] as string
     if (!seen.has(id)) {
       seen.add(id)
       related.push(c)

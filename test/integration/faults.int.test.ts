@@ -42,7 +42,14 @@ describe.each(MODES)('%s under faults', (guarantee) => {
         await s.progress(0.45)
         expect(await b.stop()).toBe(0)
         // The partitions moved: the instances that took them over restored their lineage state.
-        await waitFor('a restore after the moves', () => (a.logs.includes('restored lineage state') || c.logs.includes('restored lineage state') ? true : undefined), 60_000)
+        await waitFor(
+          'a restore after the moves',
+          () =>
+            a.logs.includes('restored lineage state') || c.logs.includes('restored lineage state')
+              ? true
+              : undefined,
+          60_000,
+        )
         return [a, c]
       },
     })

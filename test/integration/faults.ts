@@ -17,13 +17,32 @@ import { frame } from '../../src/codec/wire.js'
 import type { Guarantee } from '../../src/config/config.js'
 import { HEADERS } from '../../src/pipeline/batch.js'
 import { deriveAll } from './expected.js'
-import { consumeUntil, createTopic, deleteRunTopics, EventReader, header, names, ProcessorProcess, produce, REGISTRY_URL, waitFor, withAdmin, type Names } from './support.js'
+import {
+  consumeUntil,
+  createTopic,
+  deleteRunTopics,
+  EventReader,
+  header,
+  names,
+  ProcessorProcess,
+  produce,
+  REGISTRY_URL,
+  waitFor,
+  withAdmin,
+  type Names,
+} from './support.js'
 
 export const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
 export const stack = (command: string): void => {
   execFileSync('bash', [STACK, command], { stdio: 'inherit' })
 }
-export const registryPid = (): number => Number(readFileSync(fileURLToPath(new URL('../../.stack/registry/registry.pid', import.meta.url)), 'utf8').trim())
+export const registryPid = (): number =>
+  Number(
+    readFileSync(
+      fileURLToPath(new URL('../../.stack/registry/registry.pid', import.meta.url)),
+      'utf8',
+    ).trim(),
+  )
 
 export interface Scenario {
   readonly n: Names
@@ -68,15 +87,24 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
     const input = generateMessages({ messages: o.messages ?? 10_000, seed: o.seed ?? 5 })
     const expected = deriveAll(input.map((m) => m.value)).events
     // Lineage must cross task runs: some events inherit upstream assets through task_inputs.
-    const inherited = input.filter((m) => Object.keys(m.value.task_run.task_inputs ?? {}).length > 0).length
+    const inherited = input.filter(
+      (m) => Object.keys(m.value.task_run.task_inputs ?? {}).length > 0,
+    ).length
     expect(inherited).toBeGreaterThan(1000)
 
     let avro: ((m: (typeof input)[number]) => Buffer) | undefined
     if (o.avroFrom !== undefined) {
       const lifecycle = loadSchema(LIFECYCLE_SCHEMA_FILE)
       const { SchemaRegistry, SchemaType } = registryPkg
-      const { id } = await new SchemaRegistry({ host: REGISTRY_URL }).register({ type: SchemaType.AVRO, schema: lifecycle.text }, { subject: valueSubject(n.input) })
-      avro = (m) => frame(id, lifecycle.type.toBuffer(lifecycleToAvro(m.value as unknown as Record<string, unknown>)))
+      const { id } = await new SchemaRegistry({ host: REGISTRY_URL }).register(
+        { type: SchemaType.AVRO, schema: lifecycle.text },
+        { subject: valueSubject(n.input) },
+      )
+      avro = (m) =>
+        frame(
+          id,
+          lifecycle.type.toBuffer(lifecycleToAvro(m.value as unknown as Record<string, unknown>)),
+        )
     }
     let release: () => void = () => undefined
     const released = new Promise<void>((resolve) => {
@@ -94,12 +122,21 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       committed,
       release: () => release(),
       start: (extraEnv = {}) => {
-        const p = new ProcessorProcess(n, { ASSETSTREAM_GUARANTEE: o.guarantee, ...o.env, ...extraEnv })
+        const p = new ProcessorProcess(n, {
+          ASSETSTREAM_GUARANTEE: o.guarantee,
+          ...o.env,
+          ...extraEnv,
+        })
         all.push(p)
         return p
       },
       progress: async (share) => {
-        await waitFor(`${Math.round(share * 100)}% of the input committed`, async () => ((await committed()) >= share * input.length ? true : undefined), 180_000, 200)
+        await waitFor(
+          `${Math.round(share * 100)}% of the input committed`,
+          async () => ((await committed()) >= share * input.length ? true : undefined),
+          180_000,
+          200,
+        )
       },
     }
     // The stream arrives over time while the processors run: 500 messages every 300 ms.
@@ -108,7 +145,10 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
         if (o.holdAt !== undefined && i >= o.holdAt) await released
         const chunk = input.slice(i, i + 500).map((m, j) => ({
           key: m.key,
-          value: avro !== undefined && i + j >= (o.avroFrom ?? Infinity) ? avro(m) : JSON.stringify(m.value),
+          value:
+            avro !== undefined && i + j >= (o.avroFrom ?? Infinity)
+              ? avro(m)
+              : JSON.stringify(m.value),
         }))
         await produce(n.input, chunk)
         await sleep(300)
@@ -116,11 +156,20 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
     })()
     const running = await o.during(scenario)
     await producing
-    await waitFor('the whole input committed', async () => ((await committed()) >= input.length ? true : undefined), 240_000, 500)
+    await waitFor(
+      'the whole input committed',
+      async () => ((await committed()) >= input.length ? true : undefined),
+      240_000,
+      500,
+    )
     for (const p of running) expect(await p.stop(), p.logs.slice(-3000)).toBe(0)
 
     // A read_committed consumer (kafkajs's default) over the event topics and the DLQ.
-    const records = await consumeUntil([...n.eventTopics, n.dlq], (got) => got.length >= expected.length, 120_000)
+    const records = await consumeUntil(
+      [...n.eventTopics, n.dlq],
+      (got) => got.length >= expected.length,
+      120_000,
+    )
     // Anything late would show up now: read for a moment longer.
     await sleep(1_000)
     const reader = new EventReader()
@@ -141,10 +190,12 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
     const wrong = expected.filter((e) => byId.get(e.id) !== JSON.stringify(e))
     expect(wrong.slice(0, 3), `${wrong.length} expected events missing or different`).toEqual([])
     expect(byId.size).toBe(expected.length)
-    if (o.guarantee === 'exactly-once') expect(duplicates, 'exactly once: no duplicate event id').toBe(0)
+    if (o.guarantee === 'exactly-once')
+      expect(duplicates, 'exactly once: no duplicate event id').toBe(0)
     return { records: records.length, expected: expected.length, duplicates }
   } finally {
-    for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) await p.kill9()
+    for (const p of all)
+      if (p.child.exitCode === null && p.child.signalCode === null) await p.kill9()
     await deleteRunTopics(n.run)
   }
 }

@@ -25,7 +25,7 @@ export const REGISTRY_URL =
   process.env.ASSETSTREAM_TEST_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname
 
-export const quietLogger = createLogger('error')
+export const quietLogger = createLogger('silent')
 export const kafka: Kafka = createKafka(
   { brokers: BROKERS, clientId: 'assetstream-test' },
   quietLogger,
@@ -61,14 +61,32 @@ export async function waitFor<T>(
   }
 }
 
-export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return await fn(admin)
-  } finally {
-    await admin.disconnect()
+/**
+ * Retries a test-side Kafka call for a while: after a broker restart, coordinators and partition
+ * leaders take seconds to settle, and kafkajs admin calls do not always retry that themselves.
+ */
+export async function retrying<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (Date.now() > until) throw e
+      await sleep(500)
+    }
   }
+}
+
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  return retrying(async () => {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      return await fn(admin)
+    } finally {
+      await admin.disconnect()
+    }
+  })
 }
 
 export async function createTopic(topic: string, partitions: number): Promise<void> {
