@@ -4,6 +4,8 @@ import { loadConfig, settingsHelp } from '../config/config.js'
 import { AssetstreamError } from '../errors.js'
 import { Processor } from '../kafka/processor.js'
 import { createLogger } from '../logger.js'
+import { createPrometheusMetrics } from '../metrics/prometheus.js'
+import { startOpsServer } from '../metrics/server.js'
 import type { CommandIo } from './derive.js'
 
 export const RUN_HELP = `Usage: assetstream run [options]
@@ -30,15 +32,31 @@ export async function runProcessor(argv: readonly string[], io: CommandIo): Prom
   const app = await connect(config, logger)
   try {
     await ensureProcessorTopics(app.admin, config, logger)
-    const processor = new Processor(config, { ...app, schemas: app.registry, logger })
-    const stop = io.stopSignal()
-    await processor.start()
-    const outcome = await Promise.race([stop.then((s) => ({ signal: s })), processor.failed])
+    // The lineage gauges are read on scrape, once the processor exists.
+    const metrics = createPrometheusMetrics({ lineage: () => p.lineageSize() })
+    const p = new Processor(config, { ...app, schemas: app.registry, logger, metrics })
+    const ops = await startOpsServer(config.metricsHost, config.metricsPort, metrics.registry, {
+      alive: () => p.alive(),
+      notReady: () => p.notReady(),
+    })
+    const address = ops.address()
+    const port = typeof address === 'object' && address !== null ? address.port : config.metricsPort
     logger.info(
-      { signal: outcome.signal },
-      'stopping: draining the batches in flight and committing',
+      { port, host: config.metricsHost },
+      'ops endpoint listening (/metrics, /healthz, /readyz)',
     )
-    await processor.stop()
+    try {
+      const stop = io.stopSignal()
+      await p.start()
+      const outcome = await Promise.race([stop.then((s) => ({ signal: s })), p.failed])
+      logger.info(
+        { signal: outcome.signal },
+        'stopping: draining the batches in flight and committing',
+      )
+      await p.stop()
+    } finally {
+      ops.close()
+    }
     return 0
   } finally {
     await app.close().catch(() => undefined)

@@ -33,6 +33,8 @@ export interface Config {
   readonly commitIntervalMs: number
   readonly transactionTimeoutMs: number
   readonly lineageTtlMs: number
+  readonly metricsHost: string
+  readonly metricsPort: number
   readonly startupTimeoutMs: number
   readonly logLevel: LogLevel
 }
@@ -252,6 +254,20 @@ export const SETTINGS = [
     parse: int(1_000, 365 * 86_400_000),
   } satisfies Setting<'lineageTtlMs'>,
   {
+    key: 'metricsHost',
+    env: 'ASSETSTREAM_METRICS_HOST',
+    flag: 'metrics-host',
+    doc: 'address of the /metrics, /healthz and /readyz endpoint (0.0.0.0 in a container)',
+    parse: str('metrics host'),
+  } satisfies Setting<'metricsHost'>,
+  {
+    key: 'metricsPort',
+    env: 'ASSETSTREAM_METRICS_PORT',
+    flag: 'metrics-port',
+    doc: 'port of that endpoint (0: any free port, logged at start)',
+    parse: int(0, 65_535),
+  } satisfies Setting<'metricsPort'>,
+  {
     key: 'startupTimeoutMs',
     env: 'ASSETSTREAM_STARTUP_TIMEOUT_MS',
     flag: 'startup-timeout-ms',
@@ -288,6 +304,8 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   commitIntervalMs: 100,
   transactionTimeoutMs: 60_000,
   lineageTtlMs: 7 * 86_400_000,
+  metricsHost: '127.0.0.1',
+  metricsPort: 9464,
   startupTimeoutMs: 30_000,
   logLevel: 'info',
 })

@@ -125,6 +125,7 @@ export interface ExactlyOnceOptions {
   readonly groupId: string
   readonly inputTopic: string
   readonly transactionTimeoutMs: number
+  readonly onTransaction?: (outcome: 'commit' | 'abort') => void
 }
 
 export class ExactlyOnce implements Delivery {
@@ -203,8 +204,10 @@ export class ExactlyOnce implements Delivery {
       })
       await txn.commit()
       this.counts.commits++
+      this.options.onTransaction?.('commit')
     } catch (e) {
       this.counts.aborts++
+      this.options.onTransaction?.('abort')
       await txn.abort().catch(() => undefined)
       // A fresh producer for the next attempt: initialising the id aborts anything left open.
       await this.#dispose(partition)

@@ -11,10 +11,12 @@ import type { WriterSchemas } from '../codec/lifecycle-decode.js'
 import type { Config } from '../config/config.js'
 import { eventTopic } from '../config/config.js'
 import { AssetstreamError } from '../errors.js'
+import type { EventName } from '../derive/types.js'
 import type { Logger } from '../logger.js'
 import { processBatch, type BatchContext, type BatchStats } from '../pipeline/batch.js'
 import { MemoryLineageStore, type LineageKey } from '../state/memory-lineage-store.js'
 import { restoreLineage } from './changelog-restore.js'
+import { NO_METRICS, type Metrics } from '../metrics/metrics.js'
 import { AtLeastOnce, ExactlyOnce } from './delivery.js'
 import {
   isRetriable,
@@ -32,6 +34,7 @@ export interface ProcessorDeps {
   readonly logger: Logger
   /** Wall clock (Unix ms), for lineage idle time. */
   readonly now?: () => number
+  readonly metrics?: Metrics
 }
 
 /** Counters since start, for logs and the demo's summary. */
@@ -62,6 +65,7 @@ export class Processor {
   readonly #config: Config
   readonly #deps: ProcessorDeps
   readonly #now: () => number
+  readonly #metrics: Metrics
   readonly #log: Logger
   readonly #ctx: BatchContext
   readonly #delivery: AtLeastOnce | ExactlyOnce
@@ -72,6 +76,8 @@ export class Processor {
   readonly #restoring = new Map<number, Promise<void>>()
   readonly #lastSweep = new Map<number, number>()
   #memberId: string | undefined
+  #crashed = false
+  #connected = false
   #fatal: ((e: Error) => void) | undefined
   readonly #failed: Promise<never>
 
@@ -79,6 +85,7 @@ export class Processor {
     this.#config = config
     this.#deps = deps
     this.#now = deps.now ?? Date.now
+    this.#metrics = deps.metrics ?? NO_METRICS
     this.#log = deps.logger.child({ module: 'processor' })
     this.#ctx = {
       inputTopic: config.inputTopic,
@@ -98,6 +105,7 @@ export class Processor {
             groupId: config.groupId,
             inputTopic: config.inputTopic,
             transactionTimeoutMs: config.transactionTimeoutMs,
+            onTransaction: (outcome) => this.#metrics.transaction(outcome),
           },
           deps.logger,
         )
@@ -137,8 +145,29 @@ export class Processor {
     return { entries, bytes }
   }
 
+  /** Alive: the consumer has not crashed for good. */
+  alive(): boolean {
+    return !this.#crashed
+  }
+
+  /** Undefined when ready (connected, in the group, lineage restored), else why not. */
+  notReady(): string | undefined {
+    if (this.#crashed) return 'the consumer crashed'
+    if (!this.#connected) return 'not connected to the broker'
+    if (this.#memberId === undefined) return 'not in the consumer group yet'
+    if (this.#restoring.size > 0)
+      return `restoring lineage state of partitions ${[...this.#restoring.keys()].join(', ')}`
+    return undefined
+  }
+
   async start(): Promise<void> {
     const { events } = this.#consumer
+    this.#consumer.on(events.CONNECT, () => {
+      this.#connected = true
+    })
+    this.#consumer.on(events.DISCONNECT, () => {
+      this.#connected = false
+    })
     this.#consumer.on(events.GROUP_JOIN, ({ payload }) =>
       this.#onAssignment(payload.memberId, payload.memberAssignment),
     )
@@ -147,6 +176,7 @@ export class Processor {
         this.#log.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it')
         return
       }
+      this.#crashed = true
       this.#log.error({ err: payload.error }, 'consumer crashed and will not restart')
       this.#fatal?.(
         new AssetstreamError('consumer_crashed', `the consumer crashed: ${payload.error.message}`, {
@@ -195,7 +225,10 @@ export class Processor {
     if (memberId !== this.#memberId) this.#stores.clear()
     this.#memberId = memberId
     const revoked = [...this.#stores.keys()].filter((p) => !assigned.has(p))
-    for (const p of revoked) this.#stores.delete(p)
+    for (const p of revoked) {
+      this.#stores.delete(p)
+      this.#metrics.partitionRevoked(p)
+    }
     const fresh = [...assigned]
       .filter((p) => !this.#stores.has(p) && !this.#restoring.has(p))
       .sort((a, b) => a - b)
@@ -263,6 +296,7 @@ export class Processor {
     const heartbeat = () => payload.heartbeat()
     const store = await this.#storeFor(partition, heartbeat)
     const expired = this.#idle(partition, store)
+    const started = performance.now()
     for (let attempt = 0; ; attempt++) {
       if (!payload.isRunning() || payload.isStale()) return
       try {
@@ -270,6 +304,7 @@ export class Processor {
         await this.#delivery.deliver(result.records, payload)
         result.commit()
         this.#count(result.stats, expired.length)
+        this.#observe(payload, result.stats, started)
         return
       } catch (e) {
         if (e instanceof AssetstreamError && e.code === 'producer_fenced') {
@@ -283,6 +318,7 @@ export class Processor {
         }
         if (!isRetriable(e)) throw e
         this.counters.retries++
+        this.#metrics.retry()
         const wait = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 6))
         this.#log.warn(
           {
@@ -310,6 +346,21 @@ export class Processor {
       await sleep(Math.min(1_000, until - Date.now()))
       await heartbeat().catch(() => undefined)
     }
+  }
+
+  #observe(payload: EachBatchPayload, stats: BatchStats, started: number): void {
+    const { batch } = payload
+    const m = this.#metrics
+    const now = this.#now()
+    m.messagesConsumed(batch.partition, stats.messages)
+    for (const [event, n] of Object.entries(stats.events))
+      m.eventsPublished(event as EventName, n ?? 0)
+    for (const [code, n] of Object.entries(stats.deadLetters)) m.deadLetters(code, n ?? 0)
+    if (stats.unknownUpstreams > 0) m.unknownUpstreams(stats.unknownUpstreams)
+    for (const msg of batch.messages)
+      m.messageLatency(Math.max(0, now - Number(msg.timestamp)) / 1000)
+    m.batchDuration((performance.now() - started) / 1000)
+    m.consumerLag(batch.partition, Math.max(0, Number(batch.offsetLag())))
   }
 
   #count(stats: BatchStats, expired: number): void {

@@ -259,6 +259,7 @@ export class ProcessorProcess {
         ASSETSTREAM_GROUP_ID: n.group,
         ASSETSTREAM_LOG_LEVEL: 'info',
         ASSETSTREAM_REPLICATION_FACTOR: '1',
+        ASSETSTREAM_METRICS_PORT: '0', // several instances at once: each takes a free port
         ...extraEnv,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -273,6 +274,12 @@ export class ProcessorProcess {
 
   get logs(): string {
     return this.#stderr
+  }
+
+  /** The port of the ops endpoint (/metrics, /healthz, /readyz), from the start-up log. */
+  opsPort(): number | undefined {
+    const m = /"port":(\d+)[^\n]*ops endpoint listening/.exec(this.logs)
+    return m === null ? undefined : Number(m[1])
   }
 
   /** Waits until the processor's log says it started (it then consumes). */
