@@ -1,5 +1,6 @@
 /** The command dispatcher: parses the command, maps failures to exit codes. */
 import { DERIVE_HELP, runDerive, type CommandIo } from './commands/derive.js'
+import { REPLAY_HELP, runReplay } from './commands/replay.js'
 import { RUN_HELP, runProcessor } from './commands/run.js'
 import { SCHEMAS_HELP, runSchemas } from './commands/schemas.js'
 import { TAIL_HELP, runTail } from './commands/tail.js'
@@ -13,6 +14,7 @@ Derives Prefect artifact and asset events from task-run lifecycle messages.
 Commands:
   run         run the processor: consume lifecycle messages, publish events (Kafka)
   derive      derive events from JSON lines on stdin, no Kafka needed
+  replay      reprocess the lifecycle topic from a time or offsets, for backfill (Kafka)
   tail        print the events on the event topics, decoded, as JSON lines (Kafka)
   topics      create or verify the processor's topics (Kafka)
   schemas     register the event schemas, or check them against the registry
@@ -25,6 +27,7 @@ type Command = (argv: readonly string[], io: CommandIo) => Promise<number>
 const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   run: { run: runProcessor, help: RUN_HELP },
   derive: { run: runDerive, help: DERIVE_HELP },
+  replay: { run: runReplay, help: REPLAY_HELP },
   tail: { run: runTail, help: TAIL_HELP },
   topics: { run: runTopics, help: TOPICS_HELP },
   schemas: { run: runSchemas, help: SCHEMAS_HELP },

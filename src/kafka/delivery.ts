@@ -32,7 +32,11 @@ export interface Delivery {
    * the batch must be retried from its first message, `producer_fenced` when another instance now
    * owns the partition.
    */
-  deliver(records: readonly OutputRecord[], payload: EachBatchPayload): Promise<void>
+  deliver(
+    records: readonly OutputRecord[],
+    payload: EachBatchPayload,
+    lastOffset: string,
+  ): Promise<void>
   close(): Promise<void>
 }
 
@@ -55,8 +59,7 @@ function topicMessages(records: readonly OutputRecord[]): { topic: string; messa
 }
 
 /** The offset to commit after a batch: the next one to consume. */
-const nextOffset = (payload: EachBatchPayload): string =>
-  String(BigInt(payload.batch.lastOffset()) + 1n)
+const nextOffset = (lastOffset: string): string => String(BigInt(lastOffset) + 1n)
 
 function publishFailed(records: number, e: unknown): AssetstreamError {
   // Never the messages' fault: the whole batch is retried (duplicates keep their ids).
@@ -95,7 +98,11 @@ export class AtLeastOnce implements Delivery {
     return Promise.resolve()
   }
 
-  async deliver(records: readonly OutputRecord[], payload: EachBatchPayload): Promise<void> {
+  async deliver(
+    records: readonly OutputRecord[],
+    payload: EachBatchPayload,
+    lastOffset: string,
+  ): Promise<void> {
     if (records.length > 0) {
       try {
         await this.#producer.sendBatch({ acks: -1, topicMessages: topicMessages(records) })
@@ -103,7 +110,7 @@ export class AtLeastOnce implements Delivery {
         throw publishFailed(records.length, e)
       }
     }
-    payload.resolveOffset(payload.batch.lastOffset())
+    payload.resolveOffset(lastOffset)
     await payload.commitOffsetsIfNecessary() // a rebalance error goes to kafkajs, which rejoins
   }
 
@@ -181,7 +188,11 @@ export class ExactlyOnce implements Delivery {
     await Promise.all(partitions.map((p) => this.#dispose(p)))
   }
 
-  async deliver(records: readonly OutputRecord[], payload: EachBatchPayload): Promise<void> {
+  async deliver(
+    records: readonly OutputRecord[],
+    payload: EachBatchPayload,
+    lastOffset: string,
+  ): Promise<void> {
     const { partition, topic } = payload.batch
     let producer: Producer
     try {
@@ -200,7 +211,7 @@ export class ExactlyOnce implements Delivery {
         throw new Error('the batch went stale (rebalance or stop)')
       await txn.sendOffsets({
         consumerGroupId: this.options.groupId,
-        topics: [{ topic, partitions: [{ partition, offset: nextOffset(payload) }] }],
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset(lastOffset) }] }],
       })
       await txn.commit()
       this.counts.commits++
@@ -221,7 +232,7 @@ export class ExactlyOnce implements Delivery {
       this.#log.warn({ err: e, partition }, 'transaction aborted')
       throw publishFailed(records.length, e)
     }
-    payload.resolveOffset(payload.batch.lastOffset())
+    payload.resolveOffset(lastOffset)
   }
 
   async close(): Promise<void> {

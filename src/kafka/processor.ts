@@ -37,6 +37,18 @@ export interface ProcessorDeps {
   readonly metrics?: Metrics
 }
 
+/** A bounded run (replay): what to publish and where to stop. */
+export interface ReplayBounds {
+  /** Per partition, where reading starts (the group's offsets are set there before the run). */
+  readonly startAt: ReadonlyMap<number, bigint>
+  /** Per partition, the first offset whose events are published; earlier ones (the warm-up) only rebuild lineage. */
+  readonly emitFrom: ReadonlyMap<number, bigint>
+  /** Per partition, the end offset (exclusive) taken when the replay started. */
+  readonly stopAt: ReadonlyMap<number, bigint>
+  /** Progress after each batch: messages done so far. */
+  readonly onProgress?: (done: number) => void
+}
+
 /** Counters since start, for logs and the demo's summary. */
 export interface ProcessorCounters {
   messages: number
@@ -80,8 +92,28 @@ export class Processor {
   #connected = false
   #fatal: ((e: Error) => void) | undefined
   readonly #failed: Promise<never>
+  readonly #bounds: ReplayBounds | undefined
+  /** Partitions of a bounded run that still have records to read. */
+  readonly #pendingPartitions: Set<number>
+  #finish: (() => void) | undefined
+  /** Resolves when a bounded run has read every partition up to its end offset. */
+  readonly finished: Promise<void>
 
-  constructor(config: Config, deps: ProcessorDeps) {
+  /**
+   * `bounds` makes a bounded run (replay): lineage stays in memory (no changelog), events are
+   * published from `emitFrom` on, and `finished` resolves at the end offsets.
+   */
+  constructor(config: Config, deps: ProcessorDeps, bounds?: ReplayBounds) {
+    this.#bounds = bounds
+    this.#pendingPartitions = new Set(
+      [...(bounds?.stopAt ?? [])]
+        .filter(([p, end]) => end > (bounds?.startAt.get(p) ?? 0n))
+        .map(([p]) => p),
+    )
+    this.finished = new Promise<void>((resolve) => {
+      this.#finish = resolve
+      if (bounds !== undefined && this.#pendingPartitions.size === 0) resolve()
+    })
     this.#config = config
     this.#deps = deps
     this.#now = deps.now ?? Date.now
@@ -90,7 +122,7 @@ export class Processor {
     this.#ctx = {
       inputTopic: config.inputTopic,
       dlqTopic: config.dlqTopic,
-      changelogTopic: config.changelogTopic,
+      changelogTopic: bounds === undefined ? config.changelogTopic : undefined,
       eventTopic: (e) => eventTopic(config, e),
       encoder: deps.encoder,
       schemas: deps.schemas,
@@ -239,19 +271,21 @@ export class Processor {
     if (fresh.length === 0) return
     const restore = revoking
       .then(() => this.#delivery.onAssigned(fresh)) // exactly once: fences the previous owner first
-      .then(() =>
-        restoreLineage(
-          this.#deps.kafka,
-          this.#deps.admin,
-          {
-            topic: this.#config.changelogTopic,
-            partitions: fresh,
-            groupId: this.#config.groupId,
-            timeoutMs: 300_000,
-            now: this.#now,
-          },
-          this.#log,
-        ),
+      .then(async () =>
+        this.#bounds !== undefined
+          ? new Map(fresh.map((p) => [p, new MemoryLineageStore(this.#now)])) // replay: warm-up rebuilds it
+          : restoreLineage(
+              this.#deps.kafka,
+              this.#deps.admin,
+              {
+                topic: this.#config.changelogTopic,
+                partitions: fresh,
+                groupId: this.#config.groupId,
+                timeoutMs: 300_000,
+                now: this.#now,
+              },
+              this.#log,
+            ),
       )
       .then((stores) => {
         for (const [p, s] of stores) this.#stores.set(p, s)
@@ -289,10 +323,31 @@ export class Processor {
     return store.idle(now - this.#config.lineageTtlMs)
   }
 
+  /** The batch's messages within a bounded run's end offset. */
+  #within(partition: number, messages: EachBatchPayload['batch']['messages']): typeof messages {
+    const end = this.#bounds?.stopAt.get(partition)
+    if (end === undefined) return messages
+    const i = messages.findIndex((m) => BigInt(m.offset) >= end)
+    return i < 0 ? messages : messages.slice(0, i)
+  }
+
+  #reached(partition: number, lastOffset: string): void {
+    const end = this.#bounds?.stopAt.get(partition)
+    if (end === undefined || BigInt(lastOffset) + 1n < end) return
+    this.#pendingPartitions.delete(partition)
+    if (this.#pendingPartitions.size === 0) this.#finish?.()
+  }
+
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
     if (batch.isEmpty()) return
     const partition = batch.partition
+    const messages = this.#within(partition, batch.messages)
+    if (messages.length === 0) {
+      payload.pause() // a replay past its end offset: nothing more to read here
+      return
+    }
+    const lastOffset = (messages[messages.length - 1] as { offset: string }).offset
     const heartbeat = () => payload.heartbeat()
     const store = await this.#storeFor(partition, heartbeat)
     const expired = this.#idle(partition, store)
@@ -300,11 +355,14 @@ export class Processor {
     for (let attempt = 0; ; attempt++) {
       if (!payload.isRunning() || payload.isStale()) return
       try {
-        const result = await processBatch(partition, batch.messages, store, this.#ctx, expired)
-        await this.#delivery.deliver(result.records, payload)
+        const emitFrom = this.#bounds?.emitFrom.get(partition)
+        const result = await processBatch(partition, messages, store, this.#ctx, expired, emitFrom)
+        await this.#delivery.deliver(result.records, payload, lastOffset)
         result.commit()
         this.#count(result.stats, expired.length)
         this.#observe(payload, result.stats, started)
+        this.#bounds?.onProgress?.(this.counters.messages)
+        this.#reached(partition, lastOffset)
         return
       } catch (e) {
         if (e instanceof AssetstreamError && e.code === 'producer_fenced') {

@@ -36,7 +36,8 @@ export interface OutputRecord {
 export interface BatchContext {
   readonly inputTopic: string
   readonly dlqTopic: string
-  readonly changelogTopic: string
+  /** Where lineage changes are written; undefined keeps them in memory only (replay). */
+  readonly changelogTopic: string | undefined
   readonly eventTopic: (e: EventName) => string
   readonly encoder: EventEncoder
   readonly schemas: WriterSchemas
@@ -92,7 +93,8 @@ function deadLetter(
 
 /**
  * Processes the messages of one partition in order; `expired` lineage entries are removed with
- * it (tombstones in the changelog). Throws only retriable errors (the registry is
+ * it (tombstones in the changelog). Messages before `emitFrom` (replay's warm-up) only rebuild
+ * lineage: their events and dead letters are not produced. Throws only retriable errors (the registry is
  * unreachable): the caller retries the whole batch; nothing of it was kept. Any other failure on a
  * message — bad input or a bug — becomes a dead letter, so no partition stalls.
  */
@@ -102,6 +104,7 @@ export async function processBatch(
   store: MemoryLineageStore,
   ctx: BatchContext,
   expired: readonly LineageKey[] = [],
+  emitFrom?: bigint,
 ): Promise<BatchResult> {
   const overlay = new OverlayLineageStore(store)
   for (const k of expired) overlay.remove(k) // idle entries: tombstoned with this batch
@@ -109,12 +112,15 @@ export async function processBatch(
   const events: Partial<Record<EventName, number>> = {}
   const deadLetters: Partial<Record<string, number>> = {}
   let unknownUpstreams = 0
+  let emit = true
   const reject = (m: InputMessage, r: Rejection | { code: string; message: string }): void => {
+    if (!emit) return
     records.push(deadLetter(ctx, partition, m, r))
     deadLetters[r.code] = (deadLetters[r.code] ?? 0) + 1
   }
 
   for (const m of messages) {
+    emit = emitFrom === undefined || BigInt(m.offset) >= emitFrom
     if (m.value === null || m.value.length === 0) {
       reject(m, { code: 'invalid_message', message: 'message has no value', path: '$' })
       continue
@@ -130,6 +136,7 @@ export async function processBatch(
         reject(m, outcome.rejection)
         continue
       }
+      if (!emit) continue
       unknownUpstreams += outcome.unknownUpstreams
       const provenance = {
         [HEADERS.messageId]: outcome.message.id,
@@ -155,14 +162,17 @@ export async function processBatch(
     }
   }
 
-  for (const c of overlay.changes()) {
-    records.push({
-      topic: ctx.changelogTopic,
-      partition,
-      key: changelogKey(c.flowRunId, c.taskRunId),
-      value: changelogValue(c.propagates),
-      headers: {},
-    })
+  const changelog = ctx.changelogTopic
+  if (changelog !== undefined) {
+    for (const c of overlay.changes()) {
+      records.push({
+        topic: changelog,
+        partition,
+        key: changelogKey(c.flowRunId, c.taskRunId),
+        value: changelogValue(c.propagates),
+        headers: {},
+      })
+    }
   }
   return {
     records,
