@@ -189,9 +189,16 @@ class ProcessorProcess {
     this.#exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.exit = { code, signal }
+        process.off('exit', this.#orphaned)
         resolve()
       })
     })
+    // Should the demo die (an uncaught error, its output closed), the processor still stops.
+    process.on('exit', this.#orphaned)
+  }
+
+  readonly #orphaned = (): void => {
+    this.#child.kill('SIGTERM')
   }
 
   get pid(): number | undefined {
@@ -212,16 +219,18 @@ class ProcessorProcess {
   }
 
   /**
-   * SIGTERM, then wait (bounded) for it to commit and exit; SIGKILL when it does not (`killed`).
-   * The signal is sent once: the processor handles one SIGTERM, a second one would kill it.
+   * SIGTERM, then wait (bounded) for it to commit and exit; SIGKILL when it does not. The signal
+   * is sent once: the processor handles one SIGTERM, a second one would kill it.
    */
-  async stop(timeoutMs: number): Promise<{ exit: Exit; killed: boolean }> {
-    if (this.exit === undefined && !this.#terminated) this.#child.kill('SIGTERM')
+  async stop(timeoutMs: number): Promise<{ exit: Exit; how: 'had exited' | 'stopped' | 'killed' }> {
+    const running = this.exit === undefined
+    if (running && !this.#terminated) this.#child.kill('SIGTERM')
     this.#terminated = true
     const inTime = await Promise.race([this.#exited.then(() => true), sleep(timeoutMs, false)])
     if (!inTime) this.#child.kill('SIGKILL')
     await this.#exited
-    return { exit: this.exit ?? { code: null, signal: null }, killed: !inTime }
+    const exit = this.exit ?? { code: null, signal: null }
+    return { exit, how: !running ? 'had exited' : inTime ? 'stopped' : 'killed' }
   }
 }
 
@@ -321,12 +330,13 @@ const header = (headers: IHeaders | undefined, name: string): string | undefined
   return first === undefined ? undefined : first.toString()
 }
 
-const label = (labels: Readonly<Record<string, string>>, name: string): string | undefined =>
-  labels[name]
+/** `prefect.artifact.<uuid>` → the uuid's first 8 digits, enough to tell artifacts apart. */
+const shortArtifactId = (resourceId: string): string =>
+  `${resourceId.replace(/^prefect\.artifact\./, '').slice(0, 8)}…`
 
 /** One line per event: what happened to which resource, and the task run that did it. */
 function describeEvent(e: JsonFormEvent): string {
-  const id = label(e.resource, 'prefect.resource.id') ?? '?'
+  const id = e.resource['prefect.resource.id'] ?? '?'
   const byRole = (role: string): string[] =>
     e.related
       .filter((r) => r['prefect.resource.role'] === role)
@@ -335,11 +345,11 @@ function describeEvent(e: JsonFormEvent): string {
   switch (e.event) {
     case 'prefect.artifact.created': {
       const { key, type } = e.payload
-      what = `artifact ${id.slice('prefect.artifact.'.length, 25)}…  ${JSON.stringify(key)} (${typeof type === 'string' ? type : 'no type'})`
+      what = `artifact ${shortArtifactId(id)}  ${JSON.stringify(key)} (${typeof type === 'string' ? type : 'no type'})`
       break
     }
     case 'prefect.artifact.updated':
-      what = `artifact ${id.slice('prefect.artifact.'.length, 25)}…  ${Object.entries(e.payload)
+      what = `artifact ${shortArtifactId(id)}  ${Object.entries(e.payload)
         .map(([k, v]) => `${k} → ${JSON.stringify(v)}`)
         .join(', ')}`
       break
@@ -549,13 +559,7 @@ async function demo(): Promise<boolean> {
   const processor = new ProcessorProcess(env, join(ROOT, '.stack', `demo-${runId}.log`))
   const logFile = relative(process.cwd(), processor.logFile)
   say(`  node dist/cli.js run   pid ${String(processor.pid)}, log ${logFile} (warnings and errors)`)
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupted = true
-    say(`\n${signal}: stopping the processor`)
-    void processor.stop(STOP_TIMEOUT_MS).finally(() => process.exit(130))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  running = processor
 
   const viewer = new Viewer(kafka, config)
   let problems: string[] = []
@@ -580,26 +584,35 @@ async function demo(): Promise<boolean> {
     step('summary')
     problems = printSummary(viewer, expected)
   } finally {
-    const [, { exit, killed }] = await Promise.all([
+    const [, { exit, how }] = await Promise.all([
       viewer.stop().catch(() => undefined),
       processor.stop(STOP_TIMEOUT_MS),
     ])
-    if (killed) {
+    if (how === 'stopped') say(`  processor stopped on SIGTERM (${describeExit(exit)})`)
+    else if (how === 'killed')
       say(`  ✗ the processor did not stop within ${seconds(STOP_TIMEOUT_MS)} of SIGTERM: killed`)
-      problems.push('the processor did not stop on SIGTERM')
-    } else {
-      say(`  processor stopped on SIGTERM (${describeExit(exit)})`)
-      if (exit.code !== 0) problems.push(`the processor stopped with ${describeExit(exit)}`)
-    }
+    if (how === 'killed' || (how === 'stopped' && exit.code !== 0))
+      problems.push(`the processor did not stop cleanly (${how}, ${describeExit(exit)})`)
   }
   if (isLocalStack(config)) {
-    say('  the stack is still running; `bash stack/stack.sh down` stops it (and wipes its data)')
+    say('  the stack is still running, with the topics of this run to look at;')
+    say('  `bash stack/stack.sh down` stops it and wipes its data')
   }
   say(`  done in ${seconds(Date.now() - started)}`)
   return problems.length === 0
 }
 
+/** Ctrl-C (or SIGTERM) stops the processor before exiting, so it commits and no child is left. */
+let running: ProcessorProcess | undefined
 let interrupted = false
+const onSignal = (signal: NodeJS.Signals): void => {
+  interrupted = true
+  say(`\n${signal}: stopping the processor`)
+  void (running?.stop(STOP_TIMEOUT_MS) ?? Promise.resolve()).finally(() => process.exit(130))
+}
+process.once('SIGINT', onSignal)
+process.once('SIGTERM', onSignal)
+
 try {
   process.exitCode = (await demo()) ? 0 : 1
 } catch (e) {
