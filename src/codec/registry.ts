@@ -38,6 +38,17 @@ export function registryError(e: unknown, what: string): AssetstreamError {
       { cause: e },
     )
   }
+  // The client reports a failed connection as HTTP 400 with the socket error as its message.
+  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|socket hang up/.test(message)) {
+    return new AssetstreamError(
+      'registry_unavailable',
+      `${what}: the schema registry cannot be reached: ${message.replace(/^.*status 400: /, '')}`,
+      {
+        retriable: true,
+        cause: e,
+      },
+    )
+  }
   if (status === 404)
     return new AssetstreamError(
       'schema_not_found',

@@ -150,14 +150,14 @@ export const SETTINGS = [
     key: 'dlqTopic',
     env: 'ASSETSTREAM_DLQ_TOPIC',
     flag: 'dlq-topic',
-    doc: 'dead-letter topic (default `<input topic>.dlq`)',
+    doc: 'dead-letter topic',
     parse: topic,
   } satisfies Setting<'dlqTopic'>,
   {
     key: 'changelogTopic',
     env: 'ASSETSTREAM_CHANGELOG_TOPIC',
     flag: 'changelog-topic',
-    doc: 'compacted lineage changelog topic (default `<group id>-lineage-changelog`)',
+    doc: 'compacted lineage changelog topic',
     parse: topic,
   } satisfies Setting<'changelogTopic'>,
   {
@@ -214,7 +214,7 @@ export const SETTINGS = [
     key: 'replicationFactor',
     env: 'ASSETSTREAM_REPLICATION_FACTOR',
     flag: 'replication-factor',
-    doc: 'replication factor of topics created at start (default: min(3, brokers))',
+    doc: 'replication factor of topics created at start',
     parse: int(1, 32),
   } satisfies Setting<'replicationFactor'>,
   {
@@ -321,7 +321,7 @@ export function defaultText(key: keyof Config): string {
       return 'min(3, brokers)'
     default: {
       const v = DEFAULTS[key]
-      return Array.isArray(v) ? v.join(',') : String(v)
+      return Array.isArray(v) ? v.join(',') : v === '' ? '(none)' : String(v)
     }
   }
 }

@@ -88,6 +88,9 @@ export class Processor {
   readonly #restoring = new Map<number, Promise<void>>()
   readonly #lastSweep = new Map<number, number>()
   #memberId: string | undefined
+  /** The input partitions of the latest assignment. */
+  #assigned = new Set<number>()
+  #stopping = false
   #crashed = false
   #connected = false
   #fatal: ((e: Error) => void) | undefined
@@ -148,7 +151,10 @@ export class Processor {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       // Exactly once commits a transaction per batch: let a fetch gather up to the commit interval.
-      ...(exactlyOnce ? { maxWaitTimeInMs: config.commitIntervalMs, minBytes: 1 << 20 } : {}),
+      // At least once: a short wait, so a stop (which waits for the fetch in flight) is quick.
+      ...(exactlyOnce
+        ? { maxWaitTimeInMs: config.commitIntervalMs, minBytes: 1 << 20 }
+        : { maxWaitTimeInMs: 1_000 }),
     })
     this.#failed = new Promise<never>((_, reject) => {
       this.#fatal = reject
@@ -242,6 +248,7 @@ export class Processor {
 
   /** Stops consuming after the batches in flight, commits their offsets, disconnects. */
   async stop(): Promise<void> {
+    this.#stopping = true
     await this.#consumer.disconnect()
     await this.#delivery.close()
     this.#log.info(
@@ -256,7 +263,9 @@ export class Processor {
     // processed elsewhere meanwhile, so nothing held is trusted.
     if (memberId !== this.#memberId) this.#stores.clear()
     this.#memberId = memberId
-    const revoked = [...this.#stores.keys()].filter((p) => !assigned.has(p))
+    const revoked = [...new Set([...this.#assigned, ...this.#stores.keys()])].filter(
+      (p) => !assigned.has(p),
+    )
     for (const p of revoked) {
       this.#stores.delete(p)
       this.#metrics.partitionRevoked(p)
@@ -267,50 +276,73 @@ export class Processor {
     this.#log.info({ assigned: [...assigned], restoring: fresh }, 'partitions assigned')
     // Partitions paused after a fencing are ours again.
     this.#consumer.resume([{ topic: this.#config.inputTopic, partitions: [...assigned] }])
+    this.#assigned = assigned
     const revoking = this.#delivery.onRevoked(revoked)
-    if (fresh.length === 0) return
-    const restore = revoking
-      .then(() => this.#delivery.onAssigned(fresh)) // exactly once: fences the previous owner first
-      .then(async () =>
-        this.#bounds !== undefined
-          ? new Map(fresh.map((p) => [p, new MemoryLineageStore(this.#now)])) // replay: warm-up rebuilds it
-          : restoreLineage(
-              this.#deps.kafka,
-              this.#deps.admin,
-              {
-                topic: this.#config.changelogTopic,
-                partitions: fresh,
-                groupId: this.#config.groupId,
-                timeoutMs: 300_000,
-                now: this.#now,
-              },
-              this.#log,
-            ),
-      )
-      .then((stores) => {
-        for (const [p, s] of stores) this.#stores.set(p, s)
-      })
-    const settled = restore.finally(() => {
-      for (const p of fresh) if (this.#restoring.get(p) === settled) this.#restoring.delete(p)
+    if (fresh.length > 0) this.#restore(fresh, revoking)
+  }
+
+  /**
+   * Takes over partitions: (exactly once) fences their previous owner, then restores their lineage
+   * state, retrying with back-off until it succeeds or they are no longer ours. Never falls back
+   * to empty state: a partition waits for its state rather than derive without it.
+   */
+  #restore(partitions: readonly number[], after: Promise<void> = Promise.resolve()): void {
+    const attempt = async (): Promise<void> => {
+      await after.catch(() => undefined)
+      for (let n = 0; ; n++) {
+        const mine = partitions.filter((p) => this.#assigned.has(p))
+        if (mine.length === 0 || this.#stopping) return
+        try {
+          await this.#delivery.onAssigned(mine) // exactly once: fences the previous owner first
+          const stores =
+            this.#bounds !== undefined
+              ? new Map(mine.map((p) => [p, new MemoryLineageStore(this.#now)])) // replay: its warm-up rebuilds state
+              : await restoreLineage(
+                  this.#deps.kafka,
+                  this.#deps.admin,
+                  {
+                    topic: this.#config.changelogTopic,
+                    partitions: mine,
+                    groupId: this.#config.groupId,
+                    timeoutMs: 300_000,
+                    now: this.#now,
+                  },
+                  this.#log,
+                )
+          for (const [p, s] of stores) if (this.#assigned.has(p)) this.#stores.set(p, s)
+          return
+        } catch (e) {
+          const wait = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(n, 5))
+          this.#log.warn(
+            { err: e, partitions: mine, attempt: n, waitMs: wait },
+            'lineage restore failed; retrying',
+          )
+          await sleep(wait)
+        }
+      }
+    }
+    const settled = attempt().finally(() => {
+      for (const p of partitions) if (this.#restoring.get(p) === settled) this.#restoring.delete(p)
     })
-    settled.catch(() => undefined) // awaited by the partition's next batch
-    for (const p of fresh) this.#restoring.set(p, settled)
+    for (const p of partitions) this.#restoring.set(p, settled)
   }
 
   /** The partition's state, once restored; waits (heart-beating) while a restore runs. */
-  async #storeFor(partition: number, heartbeat: () => Promise<void>): Promise<MemoryLineageStore> {
+  async #storeFor(
+    partition: number,
+    heartbeat: () => Promise<void>,
+  ): Promise<MemoryLineageStore | undefined> {
+    if (!this.#stores.has(partition) && !this.#restoring.has(partition)) {
+      // Assigned without a GROUP_JOIN seen for it (should not happen): restore it now.
+      this.#assigned.add(partition)
+      this.#restore([partition])
+    }
     const restoring = this.#restoring.get(partition)
     if (restoring !== undefined) {
       const done = restoring.then(() => true)
       while (!(await Promise.race([done, sleep(2_000).then(() => false)]))) await heartbeat()
     }
-    let store = this.#stores.get(partition)
-    if (store === undefined) {
-      // Assigned without a GROUP_JOIN we saw (should not happen): start empty rather than stall.
-      this.#log.warn({ partition }, 'no restored lineage state for a partition; starting empty')
-      this.#stores.set(partition, (store = new MemoryLineageStore(this.#now)))
-    }
-    return store
+    return this.#stores.get(partition) // undefined: no longer ours
   }
 
   /** Idle entries of a partition to tombstone with its next batch, at most once a minute. */
@@ -350,6 +382,7 @@ export class Processor {
     const lastOffset = (messages[messages.length - 1] as { offset: string }).offset
     const heartbeat = () => payload.heartbeat()
     const store = await this.#storeFor(partition, heartbeat)
+    if (store === undefined) return // revoked while restoring
     const expired = this.#idle(partition, store)
     const started = performance.now()
     for (let attempt = 0; ; attempt++) {
