@@ -22,7 +22,11 @@ describe.each(MODES)('%s under faults', (guarantee) => {
         await first.kill9()
         const second = s.start()
         await second.started()
-        expect(second.logs).toContain('restored lineage state')
+        await waitFor(
+          'the restart to restore lineage from the changelog',
+          () => (second.logs.includes('restored lineage state') ? true : undefined),
+          90_000,
+        )
         return [second]
       },
     })
