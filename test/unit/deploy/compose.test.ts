@@ -514,6 +514,13 @@ describe('docker-compose.yml', () => {
   it('(e) publishes ports on 127.0.0.1 only', () => {
     expect(portProblems(compose)).toEqual([])
   })
+
+  it("checks assetstream's health on its /readyz, at the configured metrics port, on all interfaces", () => {
+    const { config } = loadConfig(envOf(compose.services[APP]) as Record<string, string>, [])
+    expect(config.metricsHost).toBe('0.0.0.0')
+    const test = (compose.services[APP]?.healthcheck as { test?: unknown } | undefined)?.test
+    expect(JSON.stringify(test)).toContain(`http://127.0.0.1:${config.metricsPort}/readyz`)
+  })
 })
 
 describe('the compose checks reject a broken copy', () => {
