@@ -3,8 +3,9 @@
  * through the schema registry and prints the events' JSON form (SPEC §2.5), one per line — exactly
  * what `derive` prints for the same input — or a compact human view.
  *
- * Positions: the start offsets (earliest, end, or by timestamp) are committed for a throwaway
- * consumer group before it joins, so the consumer starts exactly there; without `--follow` the
+ * Positions: the start offsets (earliest, end, or by timestamp) are taken with the admin client
+ * and sought when the throwaway consumer group is joined, so the consumer starts exactly there
+ * (not `admin.setOffsets`: it runs a consumer of its own per topic, 5 s each); without `--follow` the
  * end offsets (the last stable offsets) taken at start bound the read and the command exits when
  * every partition reached its end. Progress counts control records and aborted transactions too
  * (kafkajs reports batches emptied by filtering through END_BATCH_PROCESS), so a topic ending with
@@ -270,6 +271,8 @@ async function write(out: CommandIo['stdout'], chunk: string): Promise<void> {
 
 async function tail(config: Config, options: TailOptions, deps: Deps): Promise<number> {
   const { kafka, admin, logger, io } = deps
+  // Listening from the start: a signal during the set-up still deletes the group at exit.
+  const signalled = io.stopSignal().then(() => ({ done: true as const }))
   const wanted = options.events.map((event) => ({ event, topic: eventTopic(config, event) }))
   const counts = await partitionCounts(
     admin,
@@ -301,20 +304,25 @@ async function tail(config: Config, options: TailOptions, deps: Deps): Promise<n
   }
 
   const groupId = `${config.groupId}.tail.${randomUUID()}`
-  for (const topic of eventOf.keys()) {
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: all
-        .filter((r) => r.topic === topic)
-        .map((r) => ({ partition: r.partition, offset: String(r.start) })),
-    })
-  }
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 250,
+  })
+  // The start offsets are sought when the group is joined, before the first fetch (kafkajs applies
+  // seeks at the start of a fetch; the join event is emitted synchronously before it). Only on the
+  // first join: after a restart the consumer goes on from its (auto-)committed position.
+  const unsought = new Map(all.map((r) => [key(r.topic, r.partition), r]))
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+      for (const partition of partitions) {
+        const r = unsought.get(key(topic, partition))
+        if (r === undefined) continue
+        unsought.delete(key(topic, partition))
+        consumer.seek({ topic, partition, offset: String(r.start) })
+      }
+    }
   })
   const readers = loadEventSchemas()
   const registry = new Registry(config.registryUrl)
@@ -415,10 +423,7 @@ async function tail(config: Config, options: TailOptions, deps: Deps): Promise<n
       },
       'tailing',
     )
-    const outcome = await Promise.race([
-      finished,
-      io.stopSignal().then(() => ({ done: true as const })),
-    ])
+    const outcome = await Promise.race([finished, signalled])
     stopping = true
     if ('error' in outcome) {
       const e = outcome.error

@@ -272,11 +272,25 @@ async function createMissing(
     )
   } catch (e) {
     if (e instanceof AssetstreamError) throw e
+    // kafkajs reports one error per topic; the same message is given once, with its topics.
     const nested = (e as { errors?: unknown[] }).errors
-    const why = Array.isArray(nested)
-      ? nested.map((x) => (x as Error).message).join('; ')
-      : (e as Error).message
-    throw new AssetstreamError('invalid_config', `could not create topics: ${why}`, { cause: e })
+    const byMessage = new Map<string, string[]>()
+    for (const x of Array.isArray(nested) ? nested : [e]) {
+      const { message, topic } = x as { message?: string; topic?: string }
+      const list = byMessage.get(message ?? String(x)) ?? []
+      if (topic !== undefined) list.push(topic)
+      byMessage.set(message ?? String(x), list)
+    }
+    const why = [...byMessage]
+      .map(([message, topics]) =>
+        topics.length > 0 ? `${message} (${topics.join(', ')})` : message,
+      )
+      .join('; ')
+    throw new AssetstreamError(
+      'invalid_config',
+      `could not create topics (replication factor ${config.replicationFactor ?? 'min(3, brokers)'}): ${why}`,
+      { cause: e },
+    )
   }
   return new Set(specs.map((s) => s.topic).filter((t) => !before.has(t)))
 }
