@@ -2,7 +2,16 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateMessages } from '../../src/bench/workload.js'
 import { deriveAll } from './expected.js'
-import { consumeUntil, createTopic, deleteRunTopics, names, ProcessorProcess, produce, waitFor, type Names } from './support.js'
+import {
+  consumeUntil,
+  createTopic,
+  deleteRunTopics,
+  names,
+  ProcessorProcess,
+  produce,
+  waitFor,
+  type Names,
+} from './support.js'
 
 const runs: Names[] = []
 afterAll(async () => {
@@ -17,8 +26,10 @@ function sample(text: string, metric: string, match: Record<string, string> = {}
     if (!line.startsWith(metric)) continue
     const m = /^([a-z_]+)(\{([^}]*)\})? ([-+0-9.eE]+|NaN)$/.exec(line)
     if (m === null || m[1] !== metric) continue
-    const labels = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]))
-    if (Object.entries(match).every(([k, v]) => labels[k] === v)) {
+    const labels = new Map(
+      [...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] ?? '', x[2] ?? '']),
+    )
+    if (Object.entries(match).every(([k, v]) => labels.get(k) === v)) {
       sum += Number(m[4])
       found = true
     }
@@ -35,7 +46,10 @@ describe.each(['at-least-once', 'exactly-once'])('ops endpoint (%s)', (guarantee
     const input = generateMessages({ messages: 1500, seed: 21, invalidRatio: 0.02 })
     const invalid = input.filter((m) => m.invalid !== undefined)
     expect(invalid.length).toBeGreaterThan(10)
-    await produce(n.input, input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })))
+    await produce(
+      n.input,
+      input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })),
+    )
     const expected = deriveAll(input.map((m) => m.value))
     expect(expected.rejected).toBe(invalid.length)
 
@@ -44,24 +58,34 @@ describe.each(['at-least-once', 'exactly-once'])('ops endpoint (%s)', (guarantee
       await p.started()
       const port = await waitFor('the ops port in the log', () => p.opsPort())
       const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`)
-      await consumeUntil([...n.eventTopics, n.dlq], (got) => got.length >= expected.events.length + invalid.length)
+      await consumeUntil(
+        [...n.eventTopics, n.dlq],
+        (got) => got.length >= expected.events.length + invalid.length,
+      )
       const text = await waitFor('every message counted', async () => {
         const t = await (await get('/metrics')).text()
         return sample(t, 'assetstream_messages_consumed_total') >= input.length ? t : undefined
       })
       expect(sample(text, 'assetstream_messages_consumed_total')).toBe(input.length)
       for (const event of new Set(expected.events.map((e) => e.event))) {
-        expect(sample(text, 'assetstream_events_published_total', { event })).toBe(expected.events.filter((e) => e.event === event).length)
+        expect(sample(text, 'assetstream_events_published_total', { event })).toBe(
+          expected.events.filter((e) => e.event === event).length,
+        )
       }
       for (const code of new Set(invalid.map((m) => m.invalid as string))) {
-        expect(sample(text, 'assetstream_dead_letters_total', { code })).toBe(invalid.filter((m) => m.invalid === code).length)
+        expect(sample(text, 'assetstream_dead_letters_total', { code })).toBe(
+          invalid.filter((m) => m.invalid === code).length,
+        )
       }
       expect(sample(text, 'assetstream_lineage_entries')).toBeGreaterThan(100)
       expect(sample(text, 'assetstream_lineage_bytes')).toBeGreaterThan(10_000)
       expect(sample(text, 'assetstream_message_latency_seconds_count')).toBe(input.length)
       expect(sample(text, 'assetstream_consumer_lag')).toBe(0)
       expect(sample(text, 'assetstream_process_resident_memory_bytes')).toBeGreaterThan(10_000_000)
-      if (guarantee === 'exactly-once') expect(sample(text, 'assetstream_transactions_total', { outcome: 'commit' })).toBeGreaterThan(0)
+      if (guarantee === 'exactly-once')
+        expect(
+          sample(text, 'assetstream_transactions_total', { outcome: 'commit' }),
+        ).toBeGreaterThan(0)
 
       expect((await get('/healthz')).status).toBe(200)
       const ready = await get('/readyz')
