@@ -142,3 +142,12 @@ describe('assetstream run: configuration errors', () => {
     expect(r.stdout).toContain('--[no-]run-context')
   })
 })
+
+describe('every command has its own --help', () => {
+  it.each(['run', 'derive', 'replay', 'tail', 'topics', 'schemas'])('%s', (command) => {
+    expect(cli(['--help']).stdout).toMatch(new RegExp(`^  ${command} `, 'm'))
+    const r = cli([command, '--help'])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain(`Usage: assetstream ${command}`)
+  })
+})
