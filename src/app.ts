@@ -35,11 +35,22 @@ async function withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<
   }
 }
 
-async function checkBroker(admin: Admin, config: Config, deadline: number): Promise<void> {
+/**
+ * Connects to the broker within the start-up deadline. The check goes through an admin client of
+ * few connection attempts, so a wrong address fails fast; the admin returned for the run keeps
+ * kafkajs's usual retries (a restore must ride out a leader moving).
+ */
+async function openBroker(
+  config: Config,
+  logger: Logger,
+  deadline: number,
+): Promise<BrokerConnection> {
+  const client = { brokers: config.brokers, clientId: config.clientId }
+  const probe = createKafka({ ...client, retries: 1 }, logger).admin()
   try {
     await withDeadline(deadline, async () => {
-      await admin.connect()
-      await admin.describeCluster()
+      await probe.connect()
+      await probe.describeCluster()
     })
   } catch (e) {
     throw new AssetstreamError(
@@ -47,7 +58,13 @@ async function checkBroker(admin: Admin, config: Config, deadline: number): Prom
       `Kafka at ${config.brokers.join(',')} cannot be reached: ${(e as Error).message}`,
       { retriable: true, cause: e },
     )
+  } finally {
+    await probe.disconnect().catch(() => undefined)
   }
+  const kafka = createKafka(client, logger)
+  const admin = kafka.admin()
+  await admin.connect()
+  return { kafka, admin, close: () => admin.disconnect() }
 }
 
 export interface BrokerConnection {
@@ -56,45 +73,24 @@ export interface BrokerConnection {
   close(): Promise<void>
 }
 
-/**
- * The broker only (no schema registration), checked within the start-up deadline: for the
- * operating commands (`tail`, `topics`).
- */
-export async function connectBroker(config: Config, logger: Logger): Promise<BrokerConnection> {
-  const deadline = Date.now() + config.startupTimeoutMs
-  const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, logger)
-  const admin = createKafka(
-    { brokers: config.brokers, clientId: config.clientId, retries: 1 },
-    logger,
-  ).admin()
-  try {
-    await checkBroker(admin, config, deadline)
-  } catch (e) {
-    await admin.disconnect().catch(() => undefined)
-    throw e
-  }
-  return { kafka, admin, close: () => admin.disconnect() }
+/** The broker only (no schema registration): for the operating commands (`tail`, `topics`). */
+export function connectBroker(config: Config, logger: Logger): Promise<BrokerConnection> {
+  return openBroker(config, logger, Date.now() + config.startupTimeoutMs)
 }
 
+/** The broker and the registry, checked at once; the event schemas registered. */
 export async function connect(config: Config, logger: Logger): Promise<Connected> {
   const deadline = Date.now() + config.startupTimeoutMs
-  const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, logger)
-  // Start-up makes few connection attempts of its own, so a wrong address fails fast.
-  const admin = createKafka(
-    { brokers: config.brokers, clientId: config.clientId, retries: 1 },
-    logger,
-  ).admin()
   const registry = new Registry(config.registryUrl)
-
   const [broker, schemas] = await Promise.allSettled([
-    checkBroker(admin, config, deadline),
+    openBroker(config, logger, deadline),
     withDeadline(deadline, () => registry.registerEventSchemas((e) => eventTopic(config, e))),
   ])
   const problems = [broker, schemas].flatMap((r) =>
     r.status === 'rejected' ? [r.reason as AssetstreamError] : [],
   )
-  if (problems.length > 0 || schemas.status !== 'fulfilled') {
-    await admin.disconnect().catch(() => undefined)
+  if (broker.status !== 'fulfilled' || schemas.status !== 'fulfilled') {
+    if (broker.status === 'fulfilled') await broker.value.close().catch(() => undefined)
     const first = problems[0] as AssetstreamError
     throw new AssetstreamError(
       first.code,
@@ -112,12 +108,10 @@ export async function connect(config: Config, logger: Logger): Promise<Connected
     'event schemas registered',
   )
   return {
-    kafka,
-    admin,
+    ...broker.value,
     registry,
     schemas: schemas.value,
     encoder: new EventEncoder(schemas.value),
-    close: () => admin.disconnect(),
   }
 }
 

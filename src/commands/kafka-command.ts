@@ -4,27 +4,21 @@
  * the command's own. The two are told apart by one strict parse over both option sets; the
  * settings part is then handed to `loadConfig` unchanged.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { defaultText, loadConfig, SETTINGS, type Config, type LogLevel } from '../config/config.js'
+import { parseArgs } from 'node:util'
+import {
+  defaultText,
+  loadConfig,
+  settingOptions,
+  SETTINGS,
+  type Config,
+  type LogLevel,
+  type OptionSpecs,
+} from '../config/config.js'
 
-export type OptionSpecs = NonNullable<ParseArgsConfig['options']>
+export type { OptionSpecs }
 export type OptionValues = Readonly<
   Record<string, string | boolean | (string | boolean)[] | undefined>
 >
-
-/** The parseArgs options of every setting (`--brokers VALUE`, `--[no-]run-context`, …). */
-export function settingOptions(): OptionSpecs {
-  const options: OptionSpecs = {}
-  for (const s of SETTINGS) {
-    if ('boolean' in s) {
-      options[s.flag] = { type: 'boolean' }
-      options[`no-${s.flag}`] = { type: 'boolean' }
-    } else {
-      options[s.flag] = { type: 'string' }
-    }
-  }
-  return options
-}
 
 export interface SplitCommandLine {
   /** The command's own options, parsed. */

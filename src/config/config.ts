@@ -4,7 +4,7 @@
  * list. `loadConfig` is pure: it parses everything, collects every problem into one error, and
  * returns a frozen object. Flags override the environment.
  */
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { AssetstreamError } from '../errors.js'
 import { parseBool } from './env.js'
 import { EVENT_NAMES, type EventName } from '../derive/types.js'
@@ -341,14 +341,11 @@ export interface ParsedCommandLine {
   readonly help: boolean
 }
 
-/** Parses settings from the environment and the command line; throws one error listing every problem. */
-export function loadConfig(
-  env: Readonly<Record<string, string | undefined>>,
-  argv: readonly string[],
-): ParsedCommandLine {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
-    help: { type: 'boolean', short: 'h' },
-  }
+export type OptionSpecs = NonNullable<ParseArgsConfig['options']>
+
+/** The parseArgs options of every setting (`--brokers VALUE`, `--[no-]run-context`, …). */
+export function settingOptions(): OptionSpecs {
+  const options: OptionSpecs = {}
   for (const s of SETTINGS) {
     if ('boolean' in s) {
       options[s.flag] = { type: 'boolean' }
@@ -357,6 +354,15 @@ export function loadConfig(
       options[s.flag] = { type: 'string' }
     }
   }
+  return options
+}
+
+/** Parses settings from the environment and the command line; throws one error listing every problem. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[],
+): ParsedCommandLine {
+  const options = { ...settingOptions(), help: { type: 'boolean', short: 'h' } } as const
   const problems: string[] = []
   let values: Record<string, string | boolean | undefined> = {}
   let positionals: string[] = []

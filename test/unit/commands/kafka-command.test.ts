@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULTS } from '../../../src/config/config.js'
+import { DEFAULTS, settingOptions } from '../../../src/config/config.js'
 import {
   formatTable,
   listOption,
   loadCommandLine,
-  settingOptions,
   splitCommandLine,
 } from '../../../src/commands/kafka-command.js'
 
