@@ -3,28 +3,22 @@
  * input topic, the event topics read back and decoded through the registry, compared with the
  * expected JSON form (ids included, in source order per topic partition), rejected lines in the DLQ.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HEADERS } from '../../src/pipeline/batch.js'
 import { loadCases, withoutSourceLine, type ConformanceCase } from '../helpers/conformance.js'
 import {
   consumeUntil,
   createTopic,
-  deleteRunTopics,
+  namesDeletedAfterAll,
   EventReader,
   header,
-  names,
   ProcessorProcess,
   produce,
-  type Names,
 } from './support.js'
 
 const cases = loadCases()
 const reader = new EventReader()
-const runs: Names[] = []
-
-afterAll(async () => {
-  for (const n of runs) await deleteRunTopics(n.run)
-})
+const testNames = namesDeletedAfterAll()
 
 /** Input lines to produce, keyed by flow run id (the spec's key), blank lines skipped. */
 function inputMessages(c: ConformanceCase): { line: number; key: string; value: string }[] {
@@ -46,8 +40,7 @@ function inputMessages(c: ConformanceCase): { line: number; key: string; value: 
 }
 
 async function runCase(c: ConformanceCase): Promise<void> {
-  const n = names(c.name.replace(/_/g, '-').slice(0, 30))
-  runs.push(n)
+  const n = testNames(c.name.replace(/_/g, '-').slice(0, 30))
   // One input partition: the line → offset mapping is then the produce order.
   await createTopic(n.input, 1)
   const msgs = inputMessages(c)

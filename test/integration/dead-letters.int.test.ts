@@ -3,7 +3,7 @@
  * original bytes, and the partition keeps flowing. Avro input through the registry. Reprocessing
  * the same input gives identical event ids.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { LIFECYCLE_SCHEMA_FILE, loadSchema } from '../../src/codec/avro-schemas.js'
 import { lifecycleToAvro } from '../../src/codec/lifecycle-encode.js'
 import { valueSubject } from '../../src/codec/registry.js'
@@ -14,20 +14,16 @@ import { deriveAll } from './expected.js'
 import {
   consumeUntil,
   createTopic,
-  deleteRunTopics,
+  namesDeletedAfterAll,
   EventReader,
   header,
-  names,
   ProcessorProcess,
   produce,
   REGISTRY_URL,
   type Names,
 } from './support.js'
 
-const runs: Names[] = []
-afterAll(async () => {
-  for (const n of runs) await deleteRunTopics(n.run)
-})
+const testNames = namesDeletedAfterAll()
 
 const FLOW = 'fr-poison'
 const msg = (
@@ -47,8 +43,7 @@ const msg = (
 
 describe('dead letters and Avro input', () => {
   it('routes poison to the DLQ with headers and keeps the partition flowing; decodes Avro input', async () => {
-    const n = names('poison')
-    runs.push(n)
+    const n = testNames('poison')
     await createTopic(n.input, 2)
     const lifecycle = loadSchema(LIFECYCLE_SCHEMA_FILE)
     const { SchemaRegistry, SchemaType } = registryPkg
@@ -151,9 +146,8 @@ describe('dead letters and Avro input', () => {
   })
 
   it('gives identical event ids when the same input is processed twice', async () => {
-    const a = names('ids-a')
-    const b = { ...names('ids-b') }
-    runs.push(a, b)
+    const a = testNames('ids-a')
+    const b = testNames('ids-b')
     await createTopic(a.input, 3)
     const { generateMessages } = await import('../../src/bench/workload.js')
     const input = generateMessages({ messages: 600, seed: 7 })

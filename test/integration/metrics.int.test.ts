@@ -1,22 +1,17 @@
 /** The ops endpoint on the real stack: /metrics counts what was processed, /healthz, /readyz. */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { generateMessages } from '../../src/bench/workload.js'
 import { deriveAll } from './expected.js'
 import {
   consumeUntil,
   createTopic,
-  deleteRunTopics,
-  names,
+  namesDeletedAfterAll,
   ProcessorProcess,
   produce,
   waitFor,
-  type Names,
 } from './support.js'
 
-const runs: Names[] = []
-afterAll(async () => {
-  for (const n of runs) await deleteRunTopics(n.run)
-})
+const testNames = namesDeletedAfterAll()
 
 /** Sums the samples of a metric whose labels include `match`. */
 function sample(text: string, metric: string, match: Record<string, string> = {}): number {
@@ -40,8 +35,7 @@ function sample(text: string, metric: string, match: Record<string, string> = {}
 
 describe.each(['at-least-once', 'exactly-once'])('ops endpoint (%s)', (guarantee) => {
   it('counts messages, events per type, dead letters per code, lineage; answers health and readiness', async () => {
-    const n = names(`metrics-${guarantee}`)
-    runs.push(n)
+    const n = testNames(`metrics-${guarantee}`)
     await createTopic(n.input, 3)
     const input = generateMessages({ messages: 1500, seed: 21, invalidRatio: 0.02 })
     const invalid = input.filter((m) => m.invalid !== undefined)

@@ -1,6 +1,6 @@
 /** Start-up failures and a clean stop, against the real stack. */
 import { spawnSync } from 'node:child_process'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import registryPkg from '@kafkajs/confluent-schema-registry'
 import { valueSubject } from '../../src/codec/registry.js'
 import { deriveAll } from './expected.js'
@@ -8,7 +8,7 @@ import {
   BROKERS,
   consumeUntil,
   createTopic,
-  deleteRunTopics,
+  namesDeletedAfterAll,
   names,
   ProcessorProcess,
   produce,
@@ -18,10 +18,7 @@ import {
 } from './support.js'
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname
-const runs: Names[] = []
-afterAll(async () => {
-  for (const n of runs) await deleteRunTopics(n.run)
-})
+const testNames = namesDeletedAfterAll()
 
 function run(n: Names, env: Record<string, string>) {
   return spawnSync(process.execPath, [CLI, 'run'], {
@@ -56,16 +53,14 @@ describe('start-up errors', () => {
   })
 
   it('refuses a missing input topic, exit 2', () => {
-    const n = names('no-input')
-    runs.push(n)
+    const n = testNames('no-input')
     const r = run(n, {})
     expect(r.status).toBe(2)
     expect(r.stderr).toContain(`the input topic ${n.input} does not exist`)
   })
 
   it('fails on a schema the registry refuses as incompatible, exit 1', async () => {
-    const n = names('incompatible')
-    runs.push(n)
+    const n = testNames('incompatible')
     await createTopic(n.input, 1)
     const { SchemaRegistry, SchemaType, COMPATIBILITY } = registryPkg
     const registry = new SchemaRegistry({ host: REGISTRY_URL })
@@ -90,8 +85,7 @@ describe('start-up errors', () => {
 
 describe('stopping', () => {
   it('drains and commits every processed offset on SIGTERM, exit 0', async () => {
-    const n = names('sigterm')
-    runs.push(n)
+    const n = testNames('sigterm')
     await createTopic(n.input, 2)
     const { generateMessages } = await import('../../src/bench/workload.js')
     const input = generateMessages({ messages: 400, seed: 3 })

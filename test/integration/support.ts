@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll } from 'vitest'
 import { loadEventSchemas } from '../../src/codec/avro-schemas.js'
 import { decodeEvent } from '../../src/codec/event-codec.js'
 import { Registry } from '../../src/codec/registry.js'
@@ -30,6 +31,22 @@ export const kafka: Kafka = createKafka(
   { brokers: BROKERS, clientId: 'assetstream-test' },
   quietLogger,
 )
+
+/**
+ * Unique names for the tests of one file, whose topics are deleted after the file (call at the
+ * top level of the file).
+ */
+export function namesDeletedAfterAll(): (label: string) => Names {
+  const runs: Names[] = []
+  afterAll(async () => {
+    for (const n of runs) await deleteRunTopics(n.run)
+  })
+  return (label) => {
+    const n = names(label)
+    runs.push(n)
+    return n
+  }
+}
 
 /** Unique names for one test: its own topics and consumer group. */
 export function names(label: string) {

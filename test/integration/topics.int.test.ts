@@ -1,13 +1,10 @@
 /** `assetstream topics create|verify` against the real broker: exit codes, the table, every problem. */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigResourceTypes } from '../../src/kafka/kafkajs.js'
 import { cli, lines, runEnv } from './cli.js'
-import { deleteRunTopics, names, withAdmin, type Names } from './support.js'
+import { namesDeletedAfterAll, names, withAdmin, type Names } from './support.js'
 
-const runs: Names[] = []
-afterAll(async () => {
-  for (const r of runs) await deleteRunTopics(r.run)
-})
+const testNames = namesDeletedAfterAll()
 
 const changelogOf = (n: Names) => `${n.group}-lineage-changelog`
 const allTopics = (n: Names) => [n.input, ...n.eventTopics, n.dlq, changelogOf(n)]
@@ -59,8 +56,7 @@ describe('assetstream topics', () => {
   })
 
   it('create makes every topic (input partitions, retention, compacted changelog); verify is happy', async () => {
-    const n = names('topics-create')
-    runs.push(n)
+    const n = testNames('topics-create')
     const env = { ...runEnv(n), ASSETSTREAM_TOPIC_PARTITIONS: '2' }
     const r = await cli(
       ['topics', 'create', '--input-partitions', '3', '--retention-ms', '3600000'],
@@ -99,8 +95,7 @@ describe('assetstream topics', () => {
   })
 
   it('verify lists every problem: a small, uncompacted changelog and a compacted event topic, exit 1', async () => {
-    const n = names('topics-bad')
-    runs.push(n)
+    const n = testNames('topics-bad')
     const env = runEnv(n)
     await withAdmin((admin) =>
       admin.createTopics({
@@ -146,8 +141,7 @@ describe('assetstream topics', () => {
   })
 
   it('a replication factor the cluster cannot give: exit 2 naming the cause', async () => {
-    const n = names('topics-rf')
-    runs.push(n)
+    const n = testNames('topics-rf')
     const r = await cli(['topics', 'create'], { ...runEnv(n), ASSETSTREAM_REPLICATION_FACTOR: '3' })
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('[invalid_config] could not create topics (replication factor 3)')
