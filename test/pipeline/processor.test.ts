@@ -1,0 +1,196 @@
+/**
+ * The Kafka processor with fake kafkajs clients (no broker): what it produces for a batch, that an
+ * offset is resolved only after the batch's records were sent, retries, and crash handling. The
+ * integration tier runs the same processor against the real broker.
+ */
+import { EventEmitter } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import { loadEventSchemas } from '../../src/codec/avro-schemas.js'
+import { EventEncoder, type RegisteredSchema } from '../../src/codec/event-codec.js'
+import type { WriterSchemas } from '../../src/codec/lifecycle-decode.js'
+import { loadConfig } from '../../src/config/config.js'
+import type { EventName } from '../../src/derive/types.js'
+import { Processor } from '../../src/kafka/processor.js'
+import type { Admin, EachBatchPayload, Kafka } from '../../src/kafka/kafkajs.js'
+import { createLogger } from '../../src/logger.js'
+import { HEADERS } from '../../src/pipeline/batch.js'
+import { materializing, message } from '../helpers/messages.js'
+
+const EVENTS = {
+  GROUP_JOIN: 'consumer.group_join',
+  CRASH: 'consumer.crash',
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+}
+
+interface Sent {
+  topic: string
+  messages: {
+    key: unknown
+    value: unknown
+    headers?: Record<string, unknown>
+    partition?: number
+  }[]
+}
+
+/** Just enough of kafkajs for the processor: a consumer that hands us its eachBatch, a producer that records. */
+function fakeKafka(options: { failSends?: number } = {}) {
+  const consumer = Object.assign(new EventEmitter(), {
+    events: EVENTS,
+    eachBatch: undefined as ((p: EachBatchPayload) => Promise<void>) | undefined,
+    connect: () => Promise.resolve(consumer.emit(EVENTS.CONNECT)),
+    subscribe: () => Promise.resolve(),
+    run: (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
+      consumer.eachBatch = o.eachBatch
+      return Promise.resolve()
+    },
+    disconnect: () => Promise.resolve(),
+    resume: () => undefined,
+    pause: () => undefined,
+  })
+  const log: string[] = []
+  const sent: Sent[] = []
+  let failures = options.failSends ?? 0
+  const producer = {
+    connect: () => Promise.resolve(),
+    disconnect: () => Promise.resolve(),
+    sendBatch: ({ topicMessages }: { topicMessages: Sent[] }) => {
+      if (failures > 0) {
+        failures--
+        log.push('send failed')
+        return Promise.reject(Object.assign(new Error('broker gone'), { retriable: true }))
+      }
+      sent.push(...topicMessages)
+      log.push(`sent ${topicMessages.reduce((n, t) => n + t.messages.length, 0)}`)
+      return Promise.resolve([])
+    },
+  }
+  const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka
+  return { kafka, consumer, sent, log }
+}
+
+const schemas = new Map<EventName, RegisteredSchema>(
+  [...loadEventSchemas()].map(([e, s], i) => [e, { ...s, id: i + 1 }]),
+)
+const noRegistry: WriterSchemas = {
+  lifecycleReader: () => Promise.reject(new Error('no Avro input here')),
+}
+const { config } = loadConfig({ ASSETSTREAM_INPUT_TOPIC: 'in', ASSETSTREAM_TOPIC_PREFIX: 'p.' }, [])
+
+function payloadOf(partition: number, values: unknown[], log: string[]): EachBatchPayload {
+  const messages = values.map((v, i) => ({
+    offset: String(10 + i),
+    key: Buffer.from('fr'),
+    value: Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)),
+    timestamp: String(Date.now()),
+    headers: {},
+    attributes: 0,
+  }))
+  const batch = {
+    topic: 'in',
+    partition,
+    messages,
+    highWatermark: String(10 + values.length),
+    isEmpty: () => messages.length === 0,
+    firstOffset: () => messages[0]?.offset ?? null,
+    lastOffset: () => messages[messages.length - 1]?.offset ?? '9',
+    offsetLag: () => '0',
+  }
+  return {
+    batch,
+    resolveOffset: (o: string) => void log.push(`resolved ${o}`),
+    heartbeat: () => Promise.resolve(),
+    commitOffsetsIfNecessary: () => Promise.resolve(void log.push('committed')),
+    isRunning: () => true,
+    isStale: () => false,
+    pause: () => () => undefined,
+    uncommittedOffsets: () => ({ topics: [] }),
+  } as unknown as EachBatchPayload
+}
+
+async function started(fake: ReturnType<typeof fakeKafka>) {
+  const processor = new Processor(config, {
+    kafka: fake.kafka,
+    // An empty changelog: restores end at once, with no consumer of their own.
+    admin: {
+      fetchTopicOffsets: () =>
+        Promise.resolve(
+          [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
+        ),
+    } as unknown as Admin,
+    encoder: new EventEncoder(schemas),
+    schemas: noRegistry,
+    logger: createLogger('silent'),
+  })
+  await processor.start()
+  return processor
+}
+
+describe('the processor without a broker', () => {
+  it('produces events, dead letters and lineage, then resolves and commits the offset', async () => {
+    const fake = fakeKafka()
+    const processor = await started(fake)
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [3] } },
+    })
+    const values = [
+      materializing({ materializes: ['s3://lake/a'] }, { task_run: { id: 'A' } }),
+      '{broken',
+      message({ task_run: { id: 'B', task_inputs: { x: [{ input_type: 'task_run', id: 'A' }] } } }),
+    ]
+    await fake.consumer.eachBatch?.(payloadOf(3, values, fake.log))
+    expect(fake.log).toEqual(['sent 4', 'resolved 12', 'committed'])
+    const byTopic = Object.fromEntries(fake.sent.map((t) => [t.topic, t.messages]))
+    expect(Object.keys(byTopic).sort()).toEqual([
+      'assetstream-lineage-changelog',
+      'in.dlq',
+      'p.prefect.asset.materialization.succeeded',
+    ])
+    expect(byTopic['in.dlq']?.[0]?.headers?.[HEADERS.errorCode]).toBe('invalid_message')
+    expect(byTopic['in.dlq']?.[0]?.headers?.[HEADERS.sourceOffset]).toBe('11')
+    // The plain task B inherited s3://lake/a from A within the batch; both are in the changelog, on the input's partition.
+    expect(byTopic['assetstream-lineage-changelog']?.map((m) => [m.key, m.partition])).toEqual([
+      ['["9cd8f7d8-6b25-5a91-967b-fb75f3f0d539","A"]', 3],
+      ['["9cd8f7d8-6b25-5a91-967b-fb75f3f0d539","B"]', 3],
+    ])
+    expect(JSON.parse(String(byTopic['assetstream-lineage-changelog']?.[1]?.value))).toEqual({
+      v: 1,
+      assets: [{ key: 's3://lake/a' }],
+    })
+    expect(processor.counters).toMatchObject({ messages: 3, events: 1, deadLetters: 1, batches: 1 })
+    expect(processor.lineageSize().entries).toBe(2)
+  })
+
+  it('retries a batch whose records could not be sent, and resolves only once they are', async () => {
+    const fake = fakeKafka({ failSends: 2 })
+    const processor = await started(fake)
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [0] } },
+    })
+    await fake.consumer.eachBatch?.(payloadOf(0, [materializing({})], fake.log))
+    expect(fake.log).toEqual(['send failed', 'send failed', 'sent 2', 'resolved 10', 'committed'])
+    expect(processor.counters.retries).toBe(2)
+    // The retried batch derived the same events once: no lineage applied twice, one event.
+    expect(
+      fake.sent
+        .flatMap((t) => t.messages)
+        .filter((m) => String(m.headers?.[HEADERS.eventId] ?? '') !== ''),
+    ).toHaveLength(1)
+  })
+
+  it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
+    const fake = fakeKafka()
+    const processor = await started(fake)
+    expect(processor.notReady()).toBe('not in the consumer group yet')
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [] } },
+    })
+    expect(processor.notReady()).toBeUndefined()
+    fake.consumer.emit(EVENTS.CRASH, { payload: { error: new Error('transient'), restart: true } })
+    expect(processor.alive()).toBe(true)
+    fake.consumer.emit(EVENTS.CRASH, { payload: { error: new Error('fatal'), restart: false } })
+    await expect(processor.failed).rejects.toMatchObject({ code: 'consumer_crashed' })
+    expect(processor.alive()).toBe(false)
+    expect(processor.notReady()).toBe('the consumer crashed')
+  })
+})
