@@ -2,7 +2,14 @@
  * Events to Avro records of their `.avsc` and back. Invariant (SPEC §3): mapping an event to its
  * record and the decoded record back gives exactly the event's JSON form.
  */
-import type { EventName, JsonObject, JsonValue, Labels, PrefectEvent } from '../derive/types.js'
+import {
+  EVENT_NAMES,
+  type EventName,
+  type JsonObject,
+  type JsonValue,
+  type Labels,
+  type PrefectEvent,
+} from '../derive/types.js'
 
 const ID = 'prefect.resource.id'
 const ROLE = 'prefect.resource.role'
@@ -145,10 +152,7 @@ export function directSchema(event: EventName): string {
   const NS = '["null","string"]'
   const asset = isAsset(event)
   const resource = asset
-    ? record('AssetResource', [
-        field('id', S),
-        ...ASSET_FIELDS.map(([name]) => field(name, NS)),
-      ])
+    ? record('AssetResource', [field('id', S), ...ASSET_FIELDS.map(([name]) => field(name, NS))])
     : record('ArtifactResource', [field('id', S), field('name', NS)])
   const related = `{"type":"array","items":${record('RelatedResource', [
     field('id', S),
@@ -161,11 +165,17 @@ export function directSchema(event: EventName): string {
   switch (event) {
     case 'prefect.artifact.created':
       name = 'ArtifactCreated'
-      payload = record('ArtifactCreatedPayload', ['key', 'type', 'description'].map((f) => field(f, NS)))
+      payload = record(
+        'ArtifactCreatedPayload',
+        ['key', 'type', 'description'].map((f) => field(f, NS)),
+      )
       break
     case 'prefect.artifact.updated':
       name = 'ArtifactUpdated'
-      payload = record('ArtifactUpdatedPayload', UPDATED_FIELDS.map((f) => field(f, NS)))
+      payload = record(
+        'ArtifactUpdatedPayload',
+        UPDATED_FIELDS.map((f) => field(f, NS)),
+      )
       break
     case 'prefect.asset.referenced':
       name = 'AssetReferenced'
@@ -189,6 +199,20 @@ export function directSchema(event: EventName): string {
     field('follows', NS),
   ])
 }
+
+interface Utf8Writable {
+  /** Node's own UTF-8 write (what `Buffer#write` calls), a bound check and a call cheaper. */
+  utf8Write?(s: string, offset: number, length?: number): number
+}
+
+const wellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+
+/** Bytes of the zig-zag varint of a string or map length `n` (≥ 0). */
+const lengthSize = (n: number): number =>
+  n < 0x40 ? 1 : n < 0x2000 ? 2 : n < 0x100000 ? 3 : n < 0x8000000 ? 4 : 5
 
 /**
  * A growable buffer written exactly as avsc 5.7's `Tap` writes: zig-zag varint longs, strings as
@@ -239,10 +263,10 @@ export class AvroWriter {
     // Room for the longest encoding: 3 bytes a UTF-16 unit, and the length.
     this.ensure(3 * n + 10)
     const buf = this.buf
-    // Optimistically ASCII: then the byte length is n, and so is the size of its varint known.
-    const head = n < 64 ? 1 : n < 8192 ? 2 : 0
-    if (head !== 0) {
-      let p = this.pos + head
+    const start = this.pos
+    if (n < 16) {
+      // Short: by hand while it is ASCII (then its byte length is n).
+      let p = start + 1
       let i = 0
       for (; i < n; i++) {
         const c = s.charCodeAt(i)
@@ -250,24 +274,40 @@ export class AvroWriter {
         buf[p++] = c
       }
       if (i === n) {
-        const m = n << 1
-        if (head === 1) buf[this.pos] = m
-        else {
-          buf[this.pos] = (m & 0x7f) | 0x80
-          buf[this.pos + 1] = m >>> 7
-        }
+        buf[start] = n << 1
         this.pos = p
         return
       }
     }
+    if (!wellFormed(s)) {
+      this.#illFormed(s)
+      return
+    }
+    // Well-formed, the UTF-8 encoder writes what avsc's hand encoding does. The bytes go after
+    // the length's varint, sized for the least byte length (n); moved in the rare case it is
+    // longer.
+    const head = lengthSize(n)
+    const w = buf as Utf8Writable
+    const len =
+      w.utf8Write !== undefined ? w.utf8Write(s, start + head) : buf.write(s, start + head, 'utf8')
+    const size = lengthSize(len)
+    if (size !== head) buf.copyWithin(start + size, start + head, start + head + len)
+    this.long(len)
+    this.pos = start + size + len
+  }
+
+  /** A string with a lone surrogate, as avsc writes it. */
+  #illFormed(s: string): void {
     const len = Buffer.byteLength(s)
     this.long(len)
+    const buf = this.buf
     let pos = this.pos
     if (len > 64) {
       buf.write(s, pos, len, 'utf8')
       this.pos = pos + len
       return
     }
+    const n = s.length
     for (let i = 0; i < n; i++) {
       let c1 = s.charCodeAt(i)
       let c2: number
@@ -294,20 +334,20 @@ export class AvroWriter {
 
   /** A `["null", "string"]` union: branch 0 for null (and absent), branch 1 then the string. */
   nullableString(s: string | null | undefined): void {
+    this.ensure(1)
     if (s === null || s === undefined) {
-      this.ensure(1)
       this.buf[this.pos++] = 0
     } else {
-      this.ensure(1)
       this.buf[this.pos++] = 2
       this.string(s)
     }
   }
 
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length)
-    this.buf.set(b, this.pos)
-    this.pos += b.length
+  /** Bytes as they are (an encoding kept from before). */
+  bytes(b: Uint8Array, start = 0, end = b.length): void {
+    this.ensure(end - start)
+    this.buf.set(start === 0 && end === b.length ? b : b.subarray(start, end), this.pos)
+    this.pos += end - start
   }
 }
 
@@ -348,15 +388,33 @@ export function writeRelated(w: AvroWriter, labels: Labels): void {
   w.long(0)
 }
 
+/** Writes the related array: its items in one block, then the empty block that ends it. */
+export function writeRelatedList(w: AvroWriter, related: readonly Labels[]): void {
+  if (related.length > 0) {
+    w.long(related.length)
+    for (const labels of related) writeRelated(w, labels)
+  }
+  w.long(0)
+}
+
+/** Each event name as an Avro string, written once. */
+const EVENT_NAME_BYTES: ReadonlyMap<string, Buffer> = new Map(
+  EVENT_NAMES.map((name) => {
+    const w = new AvroWriter(64)
+    w.string(name)
+    return [name, w.buf.subarray(0, w.pos)]
+  }),
+)
+
 /**
  * Writes an event's Avro record, for the schema `directSchema(e.event)`, at `w.pos`: the bytes
- * avsc writes for `eventToAvro(e)`. Each related resource goes through `related`, which may write
+ * avsc writes for `eventToAvro(e)`. The related array goes through `relatedList`, which may write
  * bytes it kept from an earlier event. Throws `NotWritable` where avsc would refuse the record.
  */
 export function writeEventAvro(
   w: AvroWriter,
   e: PrefectEvent,
-  related: (w: AvroWriter, labels: Labels) => void,
+  relatedList: (w: AvroWriter, related: readonly Labels[]) => void = writeRelatedList,
 ): void {
   const occurred = e.occurred
   if (
@@ -366,7 +424,9 @@ export function writeEventAvro(
   )
     throw new NotWritable()
   w.long(occurred)
-  w.string(strOrThrow(e.event))
+  const name = EVENT_NAME_BYTES.get(e.event)
+  if (name !== undefined) w.bytes(name)
+  else w.string(strOrThrow(e.event))
   const r = e.resource
   w.string(strOrThrow(r[ID]))
   if (isAsset(e.event)) {
@@ -377,12 +437,7 @@ export function writeEventAvro(
   } else {
     w.nullableString(nullableOrThrow(r[NAME]))
   }
-  const rel = e.related
-  if (rel.length > 0) {
-    w.long(rel.length)
-    for (const labels of rel) related(w, labels)
-  }
-  w.long(0)
+  relatedList(w, e.related)
   const p = e.payload
   switch (e.event) {
     case 'prefect.artifact.created':

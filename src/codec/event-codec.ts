@@ -26,23 +26,34 @@ interface Target {
   readonly direct: boolean
 }
 
+/** How many frozen related resources, and how many of their bytes, the encoder keeps. */
+const KEEP_ENTRIES = 64
+const KEEP_BYTES = 16 * 1024
+
 /**
  * Encodes events with the registered schema of their type.
  *
  * For our own schemas (`directSchema`), an event is written straight to Avro binary by
  * `writeEventAvro`, byte for byte what avsc writes for `eventToAvro(e)` (test/unit/codec/
  * fast-encoder.test.ts checks it); any other schema, or a value the schema cannot carry, goes
- * through avsc. A related resource that is frozen (the run context, shared by every event of a
- * message) is immutable, so its bytes are kept after its first encoding and copied thereafter.
+ * through avsc.
+ *
+ * A frozen related resource cannot change, so the bytes of the last few are kept, by identity:
+ * the run context, shared by every event of a message, is encoded once per message and copied
+ * into the message's other events (a run of consecutive entries in one copy).
  */
 export class EventEncoder {
   /** Where records are written, after the 5-byte header, before one copy out. */
   readonly #writer = new AvroWriter()
   readonly #targets = new Map<EventName, Target>()
-  /** The bytes of frozen related resources, kept from the event that first wrote them. */
-  readonly #relatedBytes = new WeakMap<Labels, Uint8Array>()
-  /** Frozen related resources written by the event being encoded: labels, start, end. */
-  readonly #fresh: (Labels | number)[] = []
+  /** Kept related resources: the objects, and where their bytes are in `#kept`. */
+  readonly #keys: Labels[] = []
+  readonly #starts: number[] = []
+  readonly #ends: number[] = []
+  readonly #kept = Buffer.allocUnsafe(KEEP_BYTES)
+  #keptEnd = 0
+  /** Where the next lookup starts: entries come back in the order they were kept. */
+  #cursor = 0
 
   constructor(schemas: ReadonlyMap<EventName, RegisteredSchema>) {
     for (const [event, schema] of schemas) {
@@ -54,7 +65,7 @@ export class EventEncoder {
     }
   }
 
-  /** Whether events of this type skip avsc (for the tests). */
+  /** Whether events of this type are written without avsc (for the tests). */
   isDirect(event: EventName): boolean {
     return this.#targets.get(event)?.direct === true
   }
@@ -66,7 +77,6 @@ export class EventEncoder {
       try {
         return this.#encodeDirect(e, t.header)
       } catch (err) {
-        this.#fresh.length = 0
         if (!(err instanceof NotWritable)) throw err
         // avsc says why the record does not fit its schema.
       }
@@ -78,41 +88,74 @@ export class EventEncoder {
     const w = this.#writer
     w.pos = 0
     w.bytes(header)
-    writeEventAvro(w, e, this.#writeRelated)
-    const end = w.pos
-    const out = Buffer.allocUnsafe(end)
-    out.set(w.buf.subarray(0, end))
-    if (this.#fresh.length > 0) this.#keepFresh()
+    writeEventAvro(w, e, this.#writeRelatedList)
+    const out = Buffer.allocUnsafe(w.pos)
+    w.buf.copy(out, 0, 0, w.pos)
     return out
   }
 
-  /** Keeps the bytes of the frozen related resources just written, in a copy of their own. */
-  #keepFresh(): void {
-    const fresh = this.#fresh
-    const from = fresh[1] as number
-    const kept = new Uint8Array(this.#writer.buf.subarray(from, fresh[fresh.length - 1] as number))
-    for (let i = 0; i < fresh.length; i += 3) {
-      this.#relatedBytes.set(
-        fresh[i] as Labels,
-        kept.subarray((fresh[i + 1] as number) - from, (fresh[i + 2] as number) - from),
-      )
+  readonly #writeRelatedList = (w: AvroWriter, related: readonly Labels[]): void => {
+    if (related.length > 0) {
+      w.long(related.length)
+      const kept = this.#kept
+      // A run of kept bytes not yet copied.
+      let from = 0
+      let to = 0
+      for (const labels of related) {
+        // The next kept resource, the usual case (kept means frozen); else a frozen one is
+        // looked up, and an unfrozen one written.
+        let k = -1
+        let frozen = true
+        if (this.#keys[this.#cursor] === labels) k = this.#cursor++
+        else if ((frozen = Object.isFrozen(labels))) k = this.#find(labels)
+        if (k >= 0) {
+          const start = this.#starts[k] as number
+          if (start !== to) {
+            if (to > from) w.bytes(kept, from, to)
+            from = start
+          }
+          to = this.#ends[k] as number
+          continue
+        }
+        if (to > from) w.bytes(kept, from, to)
+        from = to = 0
+        const start = w.pos
+        writeRelated(w, labels)
+        if (frozen) this.#keep(labels, w.buf, start, w.pos)
+      }
+      if (to > from) w.bytes(kept, from, to)
     }
-    fresh.length = 0
+    w.long(0)
   }
 
-  readonly #writeRelated = (w: AvroWriter, labels: Labels): void => {
-    if (!Object.isFrozen(labels)) {
-      writeRelated(w, labels)
-      return
+  /** The index of a kept related resource, or -1. */
+  #find(labels: Labels): number {
+    const keys = this.#keys
+    for (let k = 0; k < keys.length; k++) {
+      if (keys[k] === labels) {
+        this.#cursor = k + 1
+        return k
+      }
     }
-    const kept = this.#relatedBytes.get(labels)
-    if (kept !== undefined) {
-      w.bytes(kept)
-      return
+    return -1
+  }
+
+  /** Keeps the bytes of a frozen related resource, forgetting all kept ones when full. */
+  #keep(labels: Labels, buf: Buffer, start: number, end: number): void {
+    const n = end - start
+    if (n > KEEP_BYTES) return
+    if (this.#keys.length === KEEP_ENTRIES || this.#keptEnd + n > KEEP_BYTES) {
+      this.#keys.length = 0
+      this.#starts.length = 0
+      this.#ends.length = 0
+      this.#keptEnd = 0
     }
-    const start = w.pos
-    writeRelated(w, labels)
-    this.#fresh.push(labels, start, w.pos)
+    buf.copy(this.#kept, this.#keptEnd, start, end)
+    this.#keys.push(labels)
+    this.#starts.push(this.#keptEnd)
+    this.#keptEnd += n
+    this.#ends.push(this.#keptEnd)
+    this.#cursor = this.#keys.length
   }
 
   #encodeAvsc(e: PrefectEvent, t: Target): Buffer {

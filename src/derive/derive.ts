@@ -35,8 +35,18 @@ const PARENTS = '__parents__'
 
 /** First occurrence of each key wins, with its properties. */
 function dedupe(refs: readonly AssetRef[]): AssetRef[] {
-  const seen = new Set<string>()
+  const n = refs.length
   const out: AssetRef[] = []
+  if (n <= 8) {
+    // A few refs (the usual): compared pairwise, cheaper than a Set.
+    next: for (let i = 0; i < n; i++) {
+      const r = refs[i] as AssetRef
+      for (let j = 0; j < out.length; j++) if ((out[j] as AssetRef).key === r.key) continue next
+      out.push(r)
+    }
+    return out
+  }
+  const seen = new Set<string>()
   for (const r of refs) {
     if (!seen.has(r.key)) {
       seen.add(r.key)
@@ -164,7 +174,13 @@ export function derive(
       )
     }
     for (const ref of materializes) {
-      emit(event, msg.occurred, assetLabels(ref), shared.slice(), assets.metadata.get(ref.key) ?? {})
+      emit(
+        event,
+        msg.occurred,
+        assetLabels(ref),
+        shared.slice(),
+        assets.metadata.get(ref.key) ?? {},
+      )
     }
   }
 

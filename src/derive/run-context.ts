@@ -67,7 +67,12 @@ export function runContext(msg: LifecycleMessage): RunContext {
       out.push(entry('work-pool', workPool.id, workPool.name, workPool.type))
   }
   for (const tag of tagsOf(fr?.tags ?? [], tr.tags))
-    out.push(Object.freeze({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' }))
+    out.push(
+      Object.freeze({
+        'prefect.resource.id': `prefect.tag.${tag}`,
+        'prefect.resource.role': 'tag',
+      }),
+    )
   const indexOf = new Map<string, number>()
   for (let i = 0; i < out.length; i++) indexOf.set((out[i] as Labels)[ID] as string, i)
   return { entries: out, indexOf }

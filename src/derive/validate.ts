@@ -74,12 +74,18 @@ const describe = (v: unknown): string =>
 
 /** The value of an own field, with `null` read as absent (SPEC §1). */
 function get(obj: Obj, key: string): unknown {
-  return Object.hasOwn(obj, key) ? (obj[key] ?? undefined) : undefined
+  const v = obj[key]
+  return v === undefined || v === null || !Object.hasOwn(obj, key) ? undefined : v
 }
 
 function wrongType(path: string, want: string, v: unknown): Invalid {
   return new Invalid('invalid_message', path, `${path} must be ${want}, got ${describe(v)}`)
 }
+
+const required = (path: string): Invalid =>
+  new Invalid('invalid_message', path, `${path} is required`)
+
+// Paths are built only for a rejection: an accepted message pays for none.
 
 function optString(obj: Obj, key: string, path: string): string | undefined {
   const v = get(obj, key)
@@ -89,8 +95,7 @@ function optString(obj: Obj, key: string, path: string): string | undefined {
 
 function reqString(obj: Obj, key: string, path: string): string {
   const v = optString(obj, key, path)
-  if (v === undefined)
-    throw new Invalid('invalid_message', child(path, key), `${child(path, key)} is required`)
+  if (v === undefined) throw required(child(path, key))
   return v
 }
 
@@ -102,8 +107,7 @@ function optObject(obj: Obj, key: string, path: string): Obj | undefined {
 
 function reqObject(obj: Obj, key: string, path: string): Obj {
   const v = optObject(obj, key, path)
-  if (v === undefined)
-    throw new Invalid('invalid_message', child(path, key), `${child(path, key)} is required`)
+  if (v === undefined) throw required(child(path, key))
   return v
 }
 
@@ -116,10 +120,10 @@ function optArray(obj: Obj, key: string, path: string): unknown[] | undefined {
 function stringArray(obj: Obj, key: string, path: string): string[] | undefined {
   const arr = optArray(obj, key, path)
   if (arr === undefined) return undefined
-  const p = child(path, key)
-  arr.forEach((v, i) => {
-    if (typeof v !== 'string') throw wrongType(`${p}[${i}]`, 'a string', v)
-  })
+  for (let i = 0; i < arr.length; i++) {
+    const v: unknown = arr[i]
+    if (typeof v !== 'string') throw wrongType(`${child(path, key)}[${i}]`, 'a string', v)
+  }
   return arr as string[]
 }
 
@@ -138,56 +142,68 @@ function timestamp(obj: Obj, key: string, path: string, required: boolean): numb
   return t
 }
 
-/** Builds an object from the entries whose value is defined (exactOptionalPropertyTypes). */
-function defined<T extends object>(entries: { [K in keyof T]: T[K] | undefined }): T {
-  const out: Record<string, unknown> = {}
-  // for-in over an object literal: its own keys in order, without the entries arrays.
-  for (const k in entries) {
-    const v = entries[k as keyof T]
-    if (v !== undefined) out[k] = v
-  }
-  return out as T
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-function namedRef(obj: Obj, key: string, path: string): NamedRef | undefined {
-  const o = optObject(obj, key, path)
-  if (o === undefined) return undefined
-  const p = child(path, key)
-  return defined<NamedRef>({ id: optString(o, 'id', p), name: optString(o, 'name', p) })
+/** `{id?, name?}` of an object at `path`. */
+function namedRef(o: Obj, path: string): NamedRef {
+  const id = optString(o, 'id', path)
+  const name = optString(o, 'name', path)
+  const ref: Mutable<NamedRef> = {}
+  if (id !== undefined) ref.id = id
+  if (name !== undefined) ref.name = name
+  return ref
 }
 
 function flowRun(root: Obj): FlowRunInfo | undefined {
   const fr = optObject(root, 'flow_run', '$')
   if (fr === undefined) return undefined
   const p = '$.flow_run'
+  // Read in this order (work_pool's type first), so that the same field is reported first.
   const pool = optObject(fr, 'work_pool', p)
-  return defined<FlowRunInfo>({
-    id: reqString(fr, 'id', p),
-    name: optString(fr, 'name', p),
-    flowId: optString(fr, 'flow_id', p),
-    flowName: optString(fr, 'flow_name', p),
-    deployment: namedRef(fr, 'deployment', p),
-    workQueue: namedRef(fr, 'work_queue', p),
-    workPool:
-      pool === undefined
-        ? undefined
-        : defined({
-            id: optString(pool, 'id', `${p}.work_pool`),
-            name: optString(pool, 'name', `${p}.work_pool`),
-            type: optString(pool, 'type', `${p}.work_pool`),
-          }),
-    tags: stringArray(fr, 'tags', p) ?? [],
-  })
+  const id = reqString(fr, 'id', p)
+  const name = optString(fr, 'name', p)
+  const flowId = optString(fr, 'flow_id', p)
+  const flowName = optString(fr, 'flow_name', p)
+  const deployment = optObject(fr, 'deployment', p)
+  const deploymentRef = deployment && namedRef(deployment, '$.flow_run.deployment')
+  const workQueue = optObject(fr, 'work_queue', p)
+  const workQueueRef = workQueue && namedRef(workQueue, '$.flow_run.work_queue')
+  let workPool: Mutable<NonNullable<FlowRunInfo['workPool']>> | undefined
+  if (pool !== undefined) {
+    const pp = '$.flow_run.work_pool'
+    const poolId = optString(pool, 'id', pp)
+    const poolName = optString(pool, 'name', pp)
+    const poolType = optString(pool, 'type', pp)
+    workPool = {}
+    if (poolId !== undefined) workPool.id = poolId
+    if (poolName !== undefined) workPool.name = poolName
+    if (poolType !== undefined) workPool.type = poolType
+  }
+  const tags = stringArray(fr, 'tags', p) ?? []
+  // Keys in the order of the type, tags last.
+  const out: Partial<Mutable<FlowRunInfo>> = { id }
+  if (name !== undefined) out.name = name
+  if (flowId !== undefined) out.flowId = flowId
+  if (flowName !== undefined) out.flowName = flowName
+  if (deploymentRef !== undefined) out.deployment = deploymentRef
+  if (workQueueRef !== undefined) out.workQueue = workQueueRef
+  if (workPool !== undefined) out.workPool = workPool
+  out.tags = tags
+  return out as FlowRunInfo
 }
 
 function taskInputs(tr: Obj): TaskInput[] | undefined {
   const inputs = optObject(tr, 'task_inputs', '$.task_run')
   if (inputs === undefined) return undefined
   const out: TaskInput[] = []
-  for (const [parameter, value] of Object.entries(inputs)) {
+  const parameters = Object.keys(inputs)
+  for (let i = 0; i < parameters.length; i++) {
+    const parameter = parameters[i] as string
+    const value = inputs[parameter]
     if (!Array.isArray(value))
       throw wrongType(child('$.task_run.task_inputs', parameter), 'an array', value)
-    for (const entry of value) {
+    for (let j = 0; j < value.length; j++) {
+      const entry: unknown = value[j]
       // Parameters and constants are ignored; only upstream task-run references carry lineage.
       if (isObject(entry) && entry.input_type === 'task_run' && typeof entry.id === 'string') {
         out.push({ parameter, taskRunId: entry.id })
@@ -208,13 +224,18 @@ function taskRun(root: Obj): TaskRunInfo {
     throw wrongType(`${p}.run_count`, 'an integer', runCount)
   }
   const tags = stringArray(tr, 'tags', p) ?? []
-  return defined<TaskRunInfo>({ id, name, tags, taskInputs: taskInputs(tr) })
+  const inputs = taskInputs(tr)
+  const out: Mutable<TaskRunInfo> = name === undefined ? { id, tags } : { id, name, tags }
+  if (inputs !== undefined) out.taskInputs = inputs
+  return out
 }
+
+const STATE_TYPE_SET: ReadonlySet<string> = new Set(STATE_TYPES)
 
 function state(root: Obj): LifecycleMessage['state'] {
   const st = reqObject(root, 'state', '$')
   const type = reqString(st, 'type', '$.state')
-  if (!(STATE_TYPES as readonly string[]).includes(type)) {
+  if (!STATE_TYPE_SET.has(type)) {
     throw new Invalid(
       'invalid_message',
       '$.state.type',
@@ -226,25 +247,35 @@ function state(root: Obj): LifecycleMessage['state'] {
   return { type: type as StateType, name }
 }
 
-function assetRef(v: unknown, path: string): AssetRef {
+/** The path of an asset ref: `$.assets.<list>[<i>]`. */
+const refPath = (list: string, i: number): string => `$.assets.${list}[${i}]`
+
+function assetRef(v: unknown, list: string, i: number): AssetRef {
   if (typeof v === 'string') return { key: v }
-  if (!isObject(v)) throw wrongType(path, 'an asset key string or an object', v)
-  const key = reqString(v, 'key', path)
-  const props = optObject(v, 'properties', path)
+  if (!isObject(v)) throw wrongType(refPath(list, i), 'an asset key string or an object', v)
+  const key = reqString(v, 'key', refPath(list, i))
+  const props = get(v, 'properties')
   if (props === undefined) return { key }
-  const pp = `${path}.properties`
-  const properties = defined<AssetProperties>({
-    name: optString(props, 'name', pp),
-    description: optString(props, 'description', pp),
-    url: optString(props, 'url', pp),
-    owners: stringArray(props, 'owners', pp),
-  })
+  if (!isObject(props)) throw wrongType(`${refPath(list, i)}.properties`, 'an object', props)
+  const pp = `${refPath(list, i)}.properties`
+  const name = optString(props, 'name', pp)
+  const description = optString(props, 'description', pp)
+  const url = optString(props, 'url', pp)
+  const owners = stringArray(props, 'owners', pp)
+  const properties: Mutable<AssetProperties> = {}
+  if (name !== undefined) properties.name = name
+  if (description !== undefined) properties.description = description
+  if (url !== undefined) properties.url = url
+  if (owners !== undefined) properties.owners = owners
   return { key, properties }
 }
 
 function assetRefs(obj: Obj, key: string): AssetRef[] | undefined {
-  const p = `$.assets.${key}`
-  return optArray(obj, key, '$.assets')?.map((v, i) => assetRef(v, `${p}[${i}]`))
+  const arr = optArray(obj, key, '$.assets')
+  if (arr === undefined) return undefined
+  const out: AssetRef[] = []
+  for (let i = 0; i < arr.length; i++) out.push(assetRef(arr[i], key, i))
+  return out
 }
 
 function assets(root: Obj): Assets | undefined {
@@ -257,12 +288,19 @@ function assets(root: Obj): Assets | undefined {
   const metadata = new Map<string, JsonObject>()
   const md = optObject(a, 'metadata', '$.assets')
   if (md !== undefined) {
-    for (const [key, value] of Object.entries(md)) {
+    for (const key of Object.keys(md)) {
+      const value = md[key]
       if (!isObject(value)) throw wrongType(child('$.assets.metadata', key), 'a JSON object', value)
       metadata.set(key, value as JsonObject)
     }
   }
-  return defined<Assets>({ materializes, materializedBy, assetDeps, upstream, metadata })
+  // Keys in the order of the type.
+  const out: Partial<Mutable<Assets>> = { materializes }
+  if (materializedBy !== undefined) out.materializedBy = materializedBy
+  out.assetDeps = assetDeps
+  if (upstream !== undefined) out.upstream = upstream
+  out.metadata = metadata
+  return out as Assets
 }
 
 function artifact(v: unknown, path: string): ArtifactOp {
@@ -279,21 +317,23 @@ function artifact(v: unknown, path: string): ArtifactOp {
   if (id === '') throw new Invalid('invalid_message', `${path}.id`, `${path}.id must not be empty`)
   const occurred = timestamp(v, 'occurred', path, false)
   if (op === 'update') {
-    return defined<ArtifactOp>({
-      op,
-      id,
-      changes: reqObject(v, 'changes', path) as JsonObject,
-      occurred,
-    })
+    const changes = reqObject(v, 'changes', path) as JsonObject
+    return occurred === undefined ? { op, id, changes } : { op, id, changes, occurred }
   }
-  return defined<ArtifactOp>({
-    op,
-    id,
-    key: optString(v, 'key', path) ?? null,
-    type: optString(v, 'type', path) ?? null,
-    description: optString(v, 'description', path) ?? null,
-    occurred,
-  })
+  const key = optString(v, 'key', path) ?? null
+  const type = optString(v, 'type', path) ?? null
+  const description = optString(v, 'description', path) ?? null
+  return occurred === undefined
+    ? { op, id, key, type, description }
+    : { op, id, key, type, description, occurred }
+}
+
+function artifacts(root: Obj): ArtifactOp[] {
+  const arr = optArray(root, 'artifacts', '$')
+  const out: ArtifactOp[] = []
+  if (arr !== undefined)
+    for (let i = 0; i < arr.length; i++) out.push(artifact(arr[i], `$.artifacts[${i}]`))
+  return out
 }
 
 /** Structure and types: everything whose failure is `invalid_message`. */
@@ -301,16 +341,19 @@ function parseStructure(raw: unknown): LifecycleMessage {
   if (!isObject(raw)) throw wrongType('$', 'a JSON object', raw)
   const id = reqString(raw, 'id', '$')
   const occurred = timestamp(raw, 'occurred', '$', true) as number
-  return defined<LifecycleMessage>({
-    id,
-    occurred,
-    flowRun: flowRun(raw),
-    taskRun: taskRun(raw),
-    state: state(raw),
-    assets: assets(raw),
-    artifacts:
-      optArray(raw, 'artifacts', '$')?.map((v, i) => artifact(v, `$.artifacts[${i}]`)) ?? [],
-  })
+  const fr = flowRun(raw)
+  const tr = taskRun(raw)
+  const st = state(raw)
+  const as = assets(raw)
+  const arts = artifacts(raw)
+  // Keys in the order of the type.
+  const msg: Partial<Mutable<LifecycleMessage>> = { id, occurred }
+  if (fr !== undefined) msg.flowRun = fr
+  msg.taskRun = tr
+  msg.state = st
+  if (as !== undefined) msg.assets = as
+  msg.artifacts = arts
+  return msg as LifecycleMessage
 }
 
 function codePointLength(s: string, atLeast: number): number {
@@ -319,6 +362,12 @@ function codePointLength(s: string, atLeast: number): number {
   for (const _ of s) n++
   return n
 }
+
+/** Whether an asset key breaks a rule; `checkAssetKey` says which. */
+const badAssetKey = (key: string): boolean =>
+  FORBIDDEN_KEY_CHARS.test(key) ||
+  codePointLength(key, MAX_ASSET_KEY_LENGTH) > MAX_ASSET_KEY_LENGTH ||
+  !KEY_SCHEME.test(key)
 
 function checkAssetKey(key: string, path: string): void {
   const bad = FORBIDDEN_KEY_CHARS.exec(key)
@@ -356,27 +405,36 @@ function checkContent(msg: LifecycleMessage): void {
   const a = msg.assets
   if (a !== undefined) {
     for (const [name, field] of REF_LISTS) {
-      a[field]?.forEach((ref, i) => checkAssetKey(ref.key, `$.assets.${name}[${i}]`))
+      const refs = a[field] ?? []
+      for (let i = 0; i < refs.length; i++) {
+        const key = (refs[i] as AssetRef).key
+        if (badAssetKey(key)) checkAssetKey(key, refPath(name, i))
+      }
     }
-    for (const key of a.metadata.keys()) checkAssetKey(key, child('$.assets.metadata', key))
+    for (const key of a.metadata.keys()) {
+      if (badAssetKey(key)) checkAssetKey(key, child('$.assets.metadata', key))
+    }
     for (const [name, field] of REF_LISTS) {
-      a[field]?.forEach((ref, i) => {
-        const d = ref.properties?.description
+      const refs = a[field] ?? []
+      for (let i = 0; i < refs.length; i++) {
+        const d = (refs[i] as AssetRef).properties?.description
         if (
           d !== undefined &&
           codePointLength(d, MAX_ASSET_DESCRIPTION_LENGTH) > MAX_ASSET_DESCRIPTION_LENGTH
         ) {
-          const p = `$.assets.${name}[${i}].properties.description`
+          const p = `${refPath(name, i)}.properties.description`
           throw new Invalid(
             'invalid_asset_description',
             p,
             `${p} is longer than ${MAX_ASSET_DESCRIPTION_LENGTH} characters`,
           )
         }
-      })
+      }
     }
   }
-  msg.artifacts.forEach((art, i) => {
+  const arts = msg.artifacts
+  for (let i = 0; i < arts.length; i++) {
+    const art = arts[i] as ArtifactOp
     if (art.op === 'create' && art.key !== null && !ARTIFACT_KEY.test(art.key)) {
       const p = `$.artifacts[${i}].key`
       throw new Invalid(
@@ -385,7 +443,7 @@ function checkContent(msg: LifecycleMessage): void {
         `${p}: artifact key ${JSON.stringify(art.key)} may hold only lowercase letters, digits and dashes`,
       )
     }
-  })
+  }
 }
 
 /** Validates a decoded message (the result of `JSON.parse` or of the Avro mapping). */
