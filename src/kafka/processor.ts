@@ -294,6 +294,7 @@ export class Processor {
         if (mine.length === 0 || this.#stopping) return
         try {
           await this.#delivery.onAssigned(mine) // exactly once: fences the previous owner first
+          if (this.#delivery instanceof ExactlyOnce) await this.#seekToCommitted(mine)
           const stores =
             this.#bounds !== undefined
               ? new Map(mine.map((p) => [p, new MemoryLineageStore(this.#now)])) // replay: its warm-up rebuilds state
@@ -327,6 +328,25 @@ export class Processor {
     for (const p of partitions) this.#restoring.set(p, settled)
   }
 
+  /**
+   * Exactly once: the offsets the consumer fetched when it joined may predate the previous owner's
+   * last transaction (kafkajs's OffsetFetch has no KIP-447 `require_stable`, so a transaction
+   * still completing is not waited for). Initialising the partitions' transactional ids (just
+   * done) completes or aborts that transaction; the committed offsets read now are final, and the
+   * consumer seeks there (a batch fetched from the older offset goes stale and is skipped).
+   */
+  async #seekToCommitted(partitions: readonly number[]): Promise<void> {
+    const topic = this.#config.inputTopic
+    const [committed] = await this.#deps.admin.fetchOffsets({
+      groupId: this.#config.groupId,
+      topics: [topic],
+    })
+    for (const { partition, offset } of committed?.partitions ?? []) {
+      if (partitions.includes(partition) && Number(offset) >= 0)
+        this.#consumer.seek({ topic, partition, offset })
+    }
+  }
+
   /** The partition's state, once restored; waits (heart-beating) while a restore runs. */
   async #storeFor(
     partition: number,
@@ -340,7 +360,10 @@ export class Processor {
     const restoring = this.#restoring.get(partition)
     if (restoring !== undefined) {
       const done = restoring.then(() => true)
-      while (!(await Promise.race([done, sleep(2_000).then(() => false)]))) await heartbeat()
+      while (!(await Promise.race([done, sleep(2_000).then(() => false)]))) {
+        if (this.#stopping) return undefined // a stop does not wait for a restore
+        await heartbeat().catch(() => undefined)
+      }
     }
     return this.#stores.get(partition) // undefined: no longer ours
   }

@@ -162,7 +162,7 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       240_000,
       500,
     )
-    for (const p of running) expect(await p.stop(), p.logs.slice(-3000)).toBe(0)
+    for (const p of running) expect(await p.stop(90_000), p.logs.slice(-3000)).toBe(0)
 
     // A read_committed consumer (kafkajs's default) over the event topics and the DLQ.
     const records = await consumeUntil(
