@@ -27,6 +27,14 @@ export const valueSubject = (topic: string): string => `${topic}-value`
 export function registryError(e: unknown, what: string): AssetstreamError {
   const status = (e as { status?: number }).status
   const message = (e as Error).message ?? String(e)
+  // Two instances registering a new subject at once: one reads the registry's global level
+  // before the other has set the subject's to BACKWARD. Retrying sees the subject's own level.
+  if (/BACKWARD != NONE/.test(message)) {
+    return new AssetstreamError('schema_incompatible', `${what}: ${message}`, {
+      retriable: true,
+      cause: e,
+    })
+  }
   if (
     status === 409 ||
     status === 422 ||
