@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import registryPkg from '@kafkajs/confluent-schema-registry'
 import { valueSubject } from '../../src/codec/registry.js'
+import { runEnv } from './cli.js'
 import { deriveAll } from './expected.js'
 import {
-  BROKERS,
   consumeUntil,
   createTopic,
   namesDeletedAfterAll,
@@ -26,11 +26,7 @@ function run(n: Names, env: Record<string, string>) {
     timeout: 60_000,
     env: {
       ...process.env,
-      ASSETSTREAM_BROKERS: BROKERS.join(','),
-      ASSETSTREAM_REGISTRY_URL: REGISTRY_URL,
-      ASSETSTREAM_INPUT_TOPIC: n.input,
-      ASSETSTREAM_TOPIC_PREFIX: n.prefix,
-      ASSETSTREAM_GROUP_ID: n.group,
+      ...runEnv(n),
       ASSETSTREAM_STARTUP_TIMEOUT_MS: '4000',
       ...env,
     },
