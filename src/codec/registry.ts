@@ -27,9 +27,11 @@ export const valueSubject = (topic: string): string => `${topic}-value`
 export function registryError(e: unknown, what: string): AssetstreamError {
   const status = (e as { status?: number }).status
   const message = (e as Error).message ?? String(e)
-  // Two instances registering a new subject at once: one reads the registry's global level
-  // before the other has set the subject's to BACKWARD. Retrying sees the subject's own level.
-  if (/BACKWARD != NONE/.test(message)) {
+  // Two instances registering a new subject at once. The client reads the subject's level, and
+  // sets it after a first registration; racing, one instance reads the registry's global level
+  // before the other has set the subject's ("BACKWARD != NONE"), or both set it and Apicurio
+  // refuses the second ("A rule named 'COMPATIBILITY' already exists"). A retry reads BACKWARD.
+  if (/BACKWARD != NONE|rule named 'COMPATIBILITY' already exists/.test(message)) {
     return new AssetstreamError('schema_incompatible', `${what}: ${message}`, {
       retriable: true,
       cause: e,

@@ -82,6 +82,11 @@ export interface FaultOutcome {
 export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
   const n = names(o.label)
   const all: ProcessorProcess[] = []
+  // The input producer runs beside the scenario; a failing scenario stops it and waits for it, so
+  // it never outlives the test (it would write to topics the clean-up deletes).
+  let producing: Promise<void> = Promise.resolve()
+  let abandoned = false
+  let release: () => void = () => undefined
   try {
     await createTopic(n.input, 4)
     const input = generateMessages({ messages: o.messages ?? 10_000, seed: o.seed ?? 5 })
@@ -106,7 +111,6 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
           lifecycle.type.toBuffer(lifecycleToAvro(m.value as unknown as Record<string, unknown>)),
         )
     }
-    let release: () => void = () => undefined
     const released = new Promise<void>((resolve) => {
       release = resolve
     })
@@ -140,8 +144,8 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       },
     }
     // The stream arrives over time while the processors run: 500 messages every 300 ms.
-    const producing = (async () => {
-      for (let i = 0; i < input.length; i += 500) {
+    producing = (async () => {
+      for (let i = 0; i < input.length && !abandoned; i += 500) {
         if (o.holdAt !== undefined && i >= o.holdAt) await released
         const chunk = input.slice(i, i + 500).map((m, j) => ({
           key: m.key,
@@ -194,6 +198,9 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       expect(duplicates, 'exactly once: no duplicate event id').toBe(0)
     return { records: records.length, expected: expected.length, duplicates }
   } finally {
+    abandoned = true
+    release()
+    await producing.catch(() => undefined) // its failure, if any, is already the test's failure
     for (const p of all)
       if (p.child.exitCode === null && p.child.signalCode === null) await p.kill9()
     await deleteRunTopics(n.run)
