@@ -14,5 +14,13 @@ const code = await main(process.argv.slice(2), {
     }),
 })
 process.exitCode = code
-// A failed long-running command may leave sockets open; do not idle with a dead consumer.
-if (code !== 0) setTimeout(() => process.exit(code), 3_000).unref()
+// By now everything is committed and every client disconnected. What still holds the event loop
+// is not ours to wait for: kafkajs can leave a broker socket open after a broker restart (its
+// pool reconnects behind a disconnect), and a crashed consumer leaves timers. Exit regardless.
+setTimeout(() => {
+  const open = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout')
+  process.stderr.write(
+    `${JSON.stringify({ level: 40, time: Date.now(), name: 'assetstream', open, msg: 'exiting with resources still open after the shutdown' })}\n`,
+  )
+  process.exit(code)
+}, 2_000).unref()

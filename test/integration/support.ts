@@ -3,6 +3,8 @@
  * stack), the processor as a real child process of the built CLI, bounded polling waits.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll } from 'vitest'
@@ -282,7 +284,12 @@ export class ProcessorProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     this.child.stderr?.setEncoding('utf8')
+    // ASSETSTREAM_TEST_LOG_DIR keeps every instance's whole log, for looking into a failure.
+    const logDir = process.env.ASSETSTREAM_TEST_LOG_DIR
+    const logFile =
+      logDir === undefined ? undefined : join(logDir, `${n.group}-${this.child.pid ?? 0}.log`)
     this.child.stderr?.on('data', (d: string) => {
+      if (logFile !== undefined) appendFileSync(logFile, d)
       this.#stderr += d
       if (this.#stderr.length > 2_000_000) this.#stderr = this.#stderr.slice(-1_000_000)
     })
@@ -318,7 +325,9 @@ export class ProcessorProcess {
       this.exited,
       sleep(timeoutMs).then(() => {
         this.child.kill('SIGKILL')
-        throw new Error(`processor did not stop within ${timeoutMs} ms`)
+        throw new Error(
+          `processor did not stop within ${timeoutMs} ms; its last log lines:\n${this.logs.slice(-6000)}`,
+        )
       }),
     ])
   }
