@@ -467,15 +467,15 @@ function flowTemplate(
         )
       : []
     const assetDeps = rng.chance(materializing ? 0.35 : 0.15)
-      ? rng.sample(sources, rng.int(1, 5))
+      ? rng.sample(sources, rng.int(1, 3))
       : []
     // Data inputs from earlier tasks, mostly recent ones (pipelines are chains with fan-in).
     const inputs: { parameter: string; upstream: number[] }[] = []
     if (t > 0) {
-      const fanIn = rng.chance(0.15) ? 0 : rng.int(1, 3)
+      const fanIn = rng.chance(0.15) ? 0 : rng.chance(0.75) ? 1 : 2
       const params = rng.sample(PARAMS, fanIn)
       for (const parameter of params) {
-        const k = rng.chance(0.2) ? 2 : 1
+        const k = rng.chance(0.1) ? 2 : 1
         const ups = new Set<number>()
         for (let j = 0; j < k; j++) ups.add(Math.max(0, t - rng.int(1, Math.min(t, 6))))
         inputs.push({ parameter, upstream: [...ups] })

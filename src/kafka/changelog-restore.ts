@@ -28,7 +28,7 @@ export async function restoreLineage(
   logger: Logger,
 ): Promise<Map<number, MemoryLineageStore>> {
   const stores = new Map<number, MemoryLineageStore>(
-    options.partitions.map((p) => [p, new MemoryLineageStore()]),
+    options.partitions.map((p) => [p, new MemoryLineageStore(options.now)]),
   )
   const offsets = await admin.fetchTopicOffsets(options.topic)
   /** partition → the offset of the last record to read. */

@@ -14,13 +14,8 @@
 import { AssetstreamError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { OutputRecord } from '../pipeline/batch.js'
-import {
-  Partitioners,
-  type EachBatchPayload,
-  type Kafka,
-  type Message,
-  type Producer,
-} from './kafkajs.js'
+import type { EachBatchPayload, Kafka, Message, Producer } from './kafkajs.js'
+import { KeyHashPartitioner } from './partitioner.js'
 
 export interface Delivery {
   /** Partitions newly assigned, before their state is restored. */
@@ -46,8 +41,16 @@ const PRODUCER_RETRY = {
   maxRetryTime: 10_000,
 }
 
-function topicMessages(records: readonly OutputRecord[]): { topic: string; messages: Message[] }[] {
-  const byTopic = new Map<string, Message[]>()
+interface TopicMessages {
+  topic: string
+  messages: Message[]
+}
+
+/** The records as kafkajs topic messages; `byTopic` gathers several batches' records by topic. */
+function topicMessages(
+  records: readonly OutputRecord[],
+  byTopic = new Map<string, Message[]>(),
+): TopicMessages[] {
   for (const r of records) {
     let list = byTopic.get(r.topic)
     if (list === undefined) byTopic.set(r.topic, (list = []))
@@ -73,15 +76,67 @@ function publishFailed(records: number, e: unknown): AssetstreamError {
   )
 }
 
+/** The records of one batch waiting for the shared producer, and who waits for their ack. */
+interface PendingSend {
+  readonly records: readonly OutputRecord[]
+  readonly resolve: () => void
+  readonly reject: (e: unknown) => void
+  readonly bytes: number
+}
+
+/**
+ * The most bytes of records one merged produce request carries: any record batch in it (one per
+ * topic partition) then stays well under the broker's default `message.max.bytes` (1 MiB).
+ */
+export const MERGE_BYTES = 512 * 1024
+
+/** About the bytes a record takes in a produce request (key, value, headers). */
+function recordBytes(r: OutputRecord): number {
+  let n = 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0)
+  for (const k in r.headers) n += 8 + k.length + (r.headers[k]?.length ?? 0)
+  return n
+}
+
+function approximateBytes(records: readonly OutputRecord[]): number {
+  let n = 0
+  for (const r of records) n += recordBytes(r)
+  return n
+}
+
+/**
+ * The records in consecutive slices of at most MERGE_BYTES (a record larger than that alone): one
+ * produce request each, so no record batch exceeds the broker's `message.max.bytes` however many
+ * records a batch makes (a lineage sweep can tombstone tens of thousands of entries at once).
+ */
+export function slices(records: readonly OutputRecord[]): (readonly OutputRecord[])[] {
+  const out: (readonly OutputRecord[])[] = []
+  let start = 0
+  let bytes = 0
+  for (let i = 0; i < records.length; i++) {
+    const b = recordBytes(records[i] as OutputRecord)
+    if (i > start && bytes + b > MERGE_BYTES) {
+      out.push(records.slice(start, i))
+      start = i
+      bytes = 0
+    }
+    bytes += b
+  }
+  if (start < records.length) out.push(start === 0 ? records : records.slice(start))
+  return out
+}
+
 export class AtLeastOnce implements Delivery {
   readonly #producer: Producer
+  /** Batches whose records wait for the request in flight to finish. */
+  #pending: PendingSend[] = []
+  #sending = false
 
   constructor(kafka: Kafka) {
     this.#producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, as Java clients partition keys
+      createPartitioner: KeyHashPartitioner, // murmur2, as kafkajs's DefaultPartitioner and Java clients
       retry: PRODUCER_RETRY,
     })
   }
@@ -105,13 +160,66 @@ export class AtLeastOnce implements Delivery {
   ): Promise<void> {
     if (records.length > 0) {
       try {
-        await this.#producer.sendBatch({ acks: -1, topicMessages: topicMessages(records) })
+        for (const slice of slices(records)) await this.#send(slice)
       } catch (e) {
         throw publishFailed(records.length, e)
       }
     }
     payload.resolveOffset(lastOffset)
     await payload.commitOffsetsIfNecessary() // a rebalance error goes to kafkajs, which rejoins
+  }
+
+  /**
+   * Produces the records of a batch. The idempotent producer sends one request at a time (kafkajs
+   * holds a lock per broker: sequence numbers need it), so the batches of the other partitions
+   * that arrive while a request is in flight go together in the next one, up to MERGE_BYTES: one
+   * produce request instead of one each. Resolves once the records are acknowledged. When a
+   * merged request fails, its batches are sent again one by one, so a batch fails only for its
+   * own records (and is retried whole by the processor) and never because of another's.
+   */
+  #send(records: readonly OutputRecord[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ records, resolve, reject, bytes: approximateBytes(records) })
+      if (!this.#sending) void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    this.#sending = true
+    try {
+      while (this.#pending.length > 0) {
+        // The oldest batch, and the next ones while the request stays under MERGE_BYTES.
+        let n = 1
+        let bytes = (this.#pending[0] as PendingSend).bytes
+        for (; n < this.#pending.length; n++) {
+          bytes += (this.#pending[n] as PendingSend).bytes
+          if (bytes > MERGE_BYTES) break
+        }
+        const sends = this.#pending.splice(0, n)
+        if (sends.length > 1) {
+          const byTopic = new Map<string, Message[]>()
+          let merged: TopicMessages[] = []
+          for (const s of sends) merged = topicMessages(s.records, byTopic)
+          try {
+            await this.#producer.sendBatch({ acks: -1, topicMessages: merged })
+            for (const s of sends) s.resolve()
+            continue
+          } catch {
+            // each batch on its own below: only those whose own records fail, fail
+          }
+        }
+        for (const s of sends) {
+          try {
+            await this.#producer.sendBatch({ acks: -1, topicMessages: topicMessages(s.records) })
+            s.resolve()
+          } catch (e) {
+            s.reject(e)
+          }
+        }
+      }
+    } finally {
+      this.#sending = false
+    }
   }
 
   async close(): Promise<void> {
@@ -163,7 +271,7 @@ export class ExactlyOnce implements Delivery {
         maxInFlightRequests: 1,
         transactionTimeout: this.options.transactionTimeoutMs,
         allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyHashPartitioner,
         retry: PRODUCER_RETRY,
       })
       // connect() initialises the transactional id: this fences any previous owner.
@@ -205,8 +313,8 @@ export class ExactlyOnce implements Delivery {
       throw publishFailed(records.length, e)
     })
     try {
-      if (records.length > 0)
-        await txn.sendBatch({ acks: -1, topicMessages: topicMessages(records) })
+      for (const slice of slices(records))
+        await txn.sendBatch({ acks: -1, topicMessages: topicMessages(slice) })
       if (!payload.isRunning() || payload.isStale())
         throw new Error('the batch went stale (rebalance or stop)')
       await txn.sendOffsets({

@@ -63,6 +63,12 @@ export interface ProcessorCounters {
 const MAX_BACKOFF_MS = 10_000
 /** How often a partition's lineage state is swept for idle entries, at most. */
 const SWEEP_EVERY_MS = 60_000
+/**
+ * The most idle entries one batch tombstones. A sweep over a large state can find tens of
+ * thousands at once; a bounded share per batch keeps each batch (and its transaction) small and
+ * the partition's latency flat. Past the bound, the next batch sweeps again.
+ */
+const TOMBSTONES_PER_BATCH = 1_000
 
 export class Processor {
   readonly counters: ProcessorCounters = {
@@ -368,14 +374,18 @@ export class Processor {
     return this.#stores.get(partition) // undefined: no longer ours
   }
 
-  /** Idle entries of a partition to tombstone with its next batch, at most once a minute. */
+  /**
+   * Idle entries of a partition to tombstone with its next batch: a sweep at most once a minute,
+   * which goes on batch after batch while it finds more than one batch's share.
+   */
   #idle(partition: number, store: MemoryLineageStore): LineageKey[] {
     const now = this.#now()
     const last = this.#lastSweep.get(partition)
     if (last === undefined) this.#lastSweep.set(partition, now) // first batch after a restore: sweep next time
     if (last === undefined || now - last < SWEEP_EVERY_MS) return []
-    this.#lastSweep.set(partition, now)
-    return store.idle(now - this.#config.lineageTtlMs)
+    const idle = store.idle(now - this.#config.lineageTtlMs, TOMBSTONES_PER_BATCH)
+    if (idle.length < TOMBSTONES_PER_BATCH) this.#lastSweep.set(partition, now)
+    return idle
   }
 
   /** The batch's messages within a bounded run's end offset. */

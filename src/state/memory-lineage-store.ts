@@ -48,11 +48,14 @@ export class MemoryLineageStore implements LineageStore {
     if (taskRuns.size === 0) this.#flowRuns.delete(flowRunId)
   }
 
-  /** The entries last written before `before` (Unix ms): idle ones, to expire. */
-  idle(before: number): LineageKey[] {
+  /** Up to `limit` entries last written before `before` (Unix ms): idle ones, to expire. */
+  idle(before: number, limit = Infinity): LineageKey[] {
     const out: LineageKey[] = []
     for (const [flowRunId, taskRuns] of this.#flowRuns) {
-      for (const [taskRunId, e] of taskRuns) if (e.at < before) out.push({ flowRunId, taskRunId })
+      for (const [taskRunId, e] of taskRuns) {
+        if (out.length >= limit) return out
+        if (e.at < before) out.push({ flowRunId, taskRunId })
+      }
     }
     return out
   }

@@ -34,7 +34,7 @@ interface Sent {
 }
 
 /** Just enough of kafkajs for the processor: a consumer that hands us its eachBatch, a producer that records. */
-function fakeKafka(options: { failSends?: number } = {}) {
+function fakeKafka(options: { failSends?: number; firstSendWaitsFor?: Promise<void> } = {}) {
   const consumer = Object.assign(new EventEmitter(), {
     events: EVENTS,
     eachBatch: undefined as ((p: EachBatchPayload) => Promise<void>) | undefined,
@@ -54,7 +54,10 @@ function fakeKafka(options: { failSends?: number } = {}) {
   const producer = {
     connect: () => Promise.resolve(),
     disconnect: () => Promise.resolve(),
-    sendBatch: ({ topicMessages }: { topicMessages: Sent[] }) => {
+    sendBatch: async ({ topicMessages }: { topicMessages: Sent[] }) => {
+      const wait = options.firstSendWaitsFor
+      options.firstSendWaitsFor = undefined
+      if (wait !== undefined) await wait
       if (failures > 0) {
         failures--
         log.push('send failed')
@@ -75,7 +78,8 @@ const schemas = new Map<EventName, RegisteredSchema>(
 const noRegistry: WriterSchemas = {
   lifecycleReader: () => Promise.reject(new Error('no Avro input here')),
 }
-const { config } = loadConfig({ ASSETSTREAM_INPUT_TOPIC: 'in', ASSETSTREAM_TOPIC_PREFIX: 'p.' }, [])
+const CONFIG_ENV = { ASSETSTREAM_INPUT_TOPIC: 'in', ASSETSTREAM_TOPIC_PREFIX: 'p.' }
+const { config } = loadConfig(CONFIG_ENV, [])
 
 function payloadOf(partition: number, values: unknown[], log: string[]): EachBatchPayload {
   const messages = values.map((v, i) => ({
@@ -108,8 +112,12 @@ function payloadOf(partition: number, values: unknown[], log: string[]): EachBat
   } as unknown as EachBatchPayload
 }
 
-async function started(fake: ReturnType<typeof fakeKafka>) {
-  const processor = new Processor(config, {
+async function started(
+  fake: ReturnType<typeof fakeKafka>,
+  options: { config?: typeof config; now?: () => number } = {},
+) {
+  const processor = new Processor(options.config ?? config, {
+    now: options.now ?? Date.now,
     kafka: fake.kafka,
     // An empty changelog: restores end at once, with no consumer of their own.
     admin: {
@@ -176,6 +184,75 @@ describe('the processor without a broker', () => {
         .flatMap((t) => t.messages)
         .filter((m) => typeof m.headers?.[HEADERS.eventId] === 'string'),
     ).toHaveLength(1)
+  })
+
+  it('sends the batches that arrive while a request is in flight together, each resolved once acknowledged', async () => {
+    let release = () => undefined as void
+    const fake = fakeKafka({ firstSendWaitsFor: new Promise<void>((r) => (release = r)) })
+    await started(fake)
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [0, 1, 2] } },
+    })
+    const batch = (p: number) =>
+      fake.consumer.eachBatch?.(
+        payloadOf(p, [materializing({}, { task_run: { id: `T${p}` } })], fake.log),
+      )
+    const first = batch(0)
+    await new Promise((r) => setTimeout(r, 20)) // its request is in flight
+    const others = [batch(1), batch(2)]
+    await new Promise((r) => setTimeout(r, 20))
+    expect(fake.log).toEqual([]) // nothing acknowledged, nothing resolved
+    release()
+    await Promise.all([first, ...others])
+    // One request for the first batch, one for the two that waited; offsets only after the acks.
+    expect(fake.log.slice(0, 2)).toEqual(['sent 2', 'sent 4'])
+    expect(fake.log.slice(2).sort()).toEqual([
+      'committed',
+      'committed',
+      'committed',
+      'resolved 10',
+      'resolved 10',
+      'resolved 10',
+    ])
+  })
+
+  it('tombstones idle lineage entries a bounded share per batch until the sweep is done', async () => {
+    const fake = fakeKafka()
+    let now = Date.parse('2026-11-27T08:00:00Z')
+    const ttl = loadConfig(
+      { ...CONFIG_ENV, ASSETSTREAM_LINEAGE_TTL_MS: '3600000' }, // an hour
+      [],
+    ).config
+    const processor = await started(fake, { config: ttl, now: () => now })
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [1] } },
+    })
+    const runs = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        materializing(
+          { materializes: [`s3://lake/${from + i}`] },
+          { task_run: { id: `T${from + i}` } },
+        ),
+      )
+    await fake.consumer.eachBatch?.(payloadOf(1, runs(0, 2_500), fake.log))
+    now += 30 * 60_000
+    await fake.consumer.eachBatch?.(payloadOf(1, runs(2_500, 10), fake.log)) // not idle yet
+    expect(processor.lineageSize().entries).toBe(2_510)
+    const tombstones = () =>
+      fake.sent
+        .splice(0)
+        .flatMap((t) => t.messages)
+        .filter((m) => m.value === null).length
+    tombstones()
+    now += 31 * 60_000 // the first 2,500 are idle for more than the hour, the last 10 are not
+    const perBatch: number[] = []
+    for (let b = 0; b < 4; b++) {
+      await fake.consumer.eachBatch?.(payloadOf(1, runs(10_000 + b, 1), fake.log))
+      perBatch.push(tombstones())
+    }
+    expect(perBatch).toEqual([1_000, 1_000, 500, 0]) // the sweep ended; the next is a minute away
+    expect(processor.counters.expired).toBe(2_500)
+    expect(processor.lineageSize().entries).toBe(14)
   })
 
   it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
