@@ -14,7 +14,9 @@ RUN npm run build
 
 # ---- runtime: production dependencies, dist/ and avro/ side by side ----
 FROM node:20.20-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# A 4 MiB young-generation semi-space (V8's default is 16): ~50 MB less RSS, same throughput
+# (bench/README.md, "Memory").
+ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

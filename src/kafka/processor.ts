@@ -61,8 +61,12 @@ export interface ProcessorCounters {
 }
 
 const MAX_BACKOFF_MS = 10_000
-/** How often a partition's lineage state is swept for idle entries, at most. */
-const SWEEP_EVERY_MS = 60_000
+/**
+ * How often a partition's lineage state is swept for idle entries, at most: once a minute, or a
+ * tenth of a shorter TTL, so an entry outlives its TTL by at most about a tenth of it.
+ */
+const sweepEveryMs = (ttlMs: number): number =>
+  Math.min(60_000, Math.max(1_000, Math.floor(ttlMs / 10)))
 /**
  * The most idle entries one batch tombstones. A sweep over a large state can find tens of
  * thousands at once; a bounded share per batch keeps each batch (and its transaction) small and
@@ -375,14 +379,14 @@ export class Processor {
   }
 
   /**
-   * Idle entries of a partition to tombstone with its next batch: a sweep at most once a minute,
-   * which goes on batch after batch while it finds more than one batch's share.
+   * Idle entries of a partition to tombstone with its next batch: a sweep at most once per
+   * `sweepEveryMs`, which goes on batch after batch while it finds more than one batch's share.
    */
   #idle(partition: number, store: MemoryLineageStore): LineageKey[] {
     const now = this.#now()
     const last = this.#lastSweep.get(partition)
     if (last === undefined) this.#lastSweep.set(partition, now) // first batch after a restore: sweep next time
-    if (last === undefined || now - last < SWEEP_EVERY_MS) return []
+    if (last === undefined || now - last < sweepEveryMs(this.#config.lineageTtlMs)) return []
     const idle = store.idle(now - this.#config.lineageTtlMs, TOMBSTONES_PER_BATCH)
     if (idle.length < TOMBSTONES_PER_BATCH) this.#lastSweep.set(partition, now)
     return idle

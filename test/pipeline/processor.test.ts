@@ -34,7 +34,9 @@ interface Sent {
 }
 
 /** Just enough of kafkajs for the processor: a consumer that hands us its eachBatch, a producer that records. */
-function fakeKafka(options: { failSends?: number; firstSendWaitsFor?: Promise<void> } = {}) {
+function fakeKafka(
+  options: { failSends?: number; firstSendWaitsFor?: Promise<void> | undefined } = {},
+) {
   const consumer = Object.assign(new EventEmitter(), {
     events: EVENTS,
     eachBatch: undefined as ((p: EachBatchPayload) => Promise<void>) | undefined,
@@ -253,6 +255,31 @@ describe('the processor without a broker', () => {
     expect(perBatch).toEqual([1_000, 1_000, 500, 0]) // the sweep ended; the next is a minute away
     expect(processor.counters.expired).toBe(2_500)
     expect(processor.lineageSize().entries).toBe(14)
+  })
+
+  it('sweeps a short TTL every tenth of it', async () => {
+    const fake = fakeKafka()
+    let now = Date.parse('2026-11-27T08:00:00Z')
+    const ttl = loadConfig({ ...CONFIG_ENV, ASSETSTREAM_LINEAGE_TTL_MS: '20000' }, []).config
+    const processor = await started(fake, { config: ttl, now: () => now })
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [0] } },
+    })
+    const batch = (id: string) =>
+      fake.consumer.eachBatch?.(
+        payloadOf(
+          0,
+          [materializing({ materializes: [`s3://lake/${id}`] }, { task_run: { id } })],
+          fake.log,
+        ),
+      )
+    await batch('A') // written at 0 s
+    now += 19_000
+    await batch('B') // A is not idle yet
+    now += 2_000
+    await batch('C') // A idle 21 s > 20 s, and the last sweep was 2 s ago
+    expect(processor.counters.expired).toBe(1)
+    expect(processor.lineageSize().entries).toBe(2)
   })
 
   it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
