@@ -30,7 +30,7 @@ describe('at-least-once across a kill -9', () => {
     await createTopic(n.input, 4)
     const input = generateMessages({ messages: 12_000, seed: 11 })
     const expected = deriveAll(input.map((m) => m.value)).events
-    expect(expected.length).toBeGreaterThan(5_000)
+    expect(expected.length).toBeGreaterThan(4_000) // 0.4 events per message
     await produce(
       n.input,
       input.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })),
