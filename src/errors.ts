@@ -42,6 +42,8 @@ export interface ErrorContext {
   readonly messageId?: string
   /** Every problem found, for errors that collect several (configuration). */
   readonly problems?: readonly string[]
+  /** A transaction's commit got no answer: it may have committed (exactly once). */
+  readonly commitOutcomeUnknown?: boolean
 }
 
 export interface AssetstreamErrorOptions extends ErrorContext {

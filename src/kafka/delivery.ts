@@ -312,6 +312,7 @@ export class ExactlyOnce implements Delivery {
       await this.#dispose(partition) // kafkajs#1282: a producer stuck in a bad state is replaced
       throw publishFailed(records.length, e)
     })
+    let committing = false
     try {
       for (const slice of slices(records))
         await txn.sendBatch({ acks: -1, topicMessages: topicMessages(slice) })
@@ -321,6 +322,7 @@ export class ExactlyOnce implements Delivery {
         consumerGroupId: this.options.groupId,
         topics: [{ topic, partitions: [{ partition, offset: nextOffset(lastOffset) }] }],
       })
+      committing = true
       await txn.commit()
       this.counts.commits++
       this.options.onTransaction?.('commit')
@@ -335,6 +337,17 @@ export class ExactlyOnce implements Delivery {
           'producer_fenced',
           `partition ${partition}: another instance owns it now`,
           { cause: e },
+        )
+      }
+      if (committing) {
+        // The commit may have reached the coordinator (a broker going away mid-answer): retrying
+        // the batch could publish it twice. Initialising the id again settles the transaction;
+        // the committed offsets then tell whether it committed (see the processor).
+        this.#log.warn({ err: e, partition }, 'transaction commit got no answer')
+        throw new AssetstreamError(
+          'publish_failed',
+          `partition ${partition}: the commit of ${records.length} records got no answer: ${(e as Error).message}`,
+          { retriable: true, cause: e, partition, commitOutcomeUnknown: true },
         )
       }
       this.#log.warn({ err: e, partition }, 'transaction aborted')

@@ -444,6 +444,21 @@ export class Processor {
           payload.pause()
           return
         }
+        if (e instanceof AssetstreamError && e.context.commitOutcomeUnknown === true) {
+          // Retrying could publish the batch twice. The partition starts over as if newly
+          // assigned: a fresh transactional producer settles the transaction, the consumer seeks
+          // to the committed offset, and the lineage state is restored from the changelog (which
+          // holds the batch's writes exactly when its transaction committed).
+          this.#log.warn(
+            { partition, offset: batch.firstOffset() },
+            'commit outcome unknown: restarting the partition from its committed offset',
+          )
+          this.counters.retries++
+          this.#metrics.retry()
+          this.#stores.delete(partition)
+          this.#restore([partition])
+          return
+        }
         if (!isRetriable(e)) throw e
         this.counters.retries++
         this.#metrics.retry()

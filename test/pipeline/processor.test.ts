@@ -282,6 +282,72 @@ describe('the processor without a broker', () => {
     expect(processor.lineageSize().entries).toBe(2)
   })
 
+  it('exactly once: a commit without an answer restarts the partition from its committed offset, never sending the batch twice', async () => {
+    const fake = fakeKafka()
+    const log: string[] = []
+    let committed = '10' // the group's committed offset of partition 2
+    let commits = 0
+    const producer = {
+      connect: () => Promise.resolve(void log.push('init transactional id')),
+      disconnect: () => Promise.resolve(),
+      transaction: () =>
+        Promise.resolve({
+          sendBatch: ({ topicMessages }: { topicMessages: Sent[] }) => {
+            log.push(`sent ${topicMessages.reduce((n, t) => n + t.messages.length, 0)}`)
+            return Promise.resolve([])
+          },
+          sendOffsets: () => Promise.resolve(),
+          commit: () => {
+            // The first commit reaches the coordinator, but its answer is lost with the broker.
+            committed = '11'
+            if (commits++ === 0)
+              return Promise.reject(
+                Object.assign(new Error('Closed connection'), { retriable: true }),
+              )
+            return Promise.resolve()
+          },
+          abort: () => Promise.reject(new Error('the transaction is already committed')),
+        }),
+    }
+    const kafka = {
+      consumer: () =>
+        Object.assign(fake.consumer, {
+          seek: (s: { offset: string }) => void log.push(`seek ${s.offset}`),
+        }),
+      producer: () => producer,
+    } as unknown as Kafka
+    const eos = loadConfig({ ...CONFIG_ENV, ASSETSTREAM_GUARANTEE: 'exactly-once' }, []).config
+    const processor = new Processor(eos, {
+      kafka,
+      admin: {
+        fetchTopicOffsets: () =>
+          Promise.resolve(
+            [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
+          ),
+        fetchOffsets: () =>
+          Promise.resolve([{ topic: 'in', partitions: [{ partition: 2, offset: committed }] }]),
+      } as unknown as Admin,
+      encoder: new EventEncoder(schemas),
+      schemas: noRegistry,
+      logger: createLogger('silent'),
+    })
+    await processor.start()
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [2] } },
+    })
+    await fake.consumer.eachBatch?.(payloadOf(2, [materializing({})], fake.log))
+    await new Promise((r) => setTimeout(r, 50)) // the partition's restart (restore) runs
+    expect(log).toEqual([
+      'init transactional id', // assignment
+      'seek 10',
+      'sent 2', // the batch's event and changelog record; the commit gets no answer
+      'init transactional id', // a fresh producer settles the transaction…
+      'seek 11', // …which committed: the consumer goes on after the batch
+    ])
+    expect(processor.counters.retries).toBe(1)
+    expect(processor.notReady()).toBeUndefined() // restored, ready again
+  })
+
   it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
     const fake = fakeKafka()
     const processor = await started(fake)
