@@ -64,9 +64,10 @@ describe.each(MODES)('%s under faults', (guarantee) => {
       label: `broker-${guarantee}`,
       guarantee,
       during: async (s) => {
+        await sleep(3_000) // a backlog first, so batches and transactions are in flight at the stop
         const p = s.start()
         await p.started()
-        await s.progress(0.25)
+        await s.progress(0.1)
         stack('stop-broker')
         await sleep(4_000)
         stack('start-broker')
