@@ -455,6 +455,19 @@ export class Processor {
           )
           this.counters.retries++
           this.#metrics.retry()
+          if (this.#bounds !== undefined) {
+            // A replay keeps lineage in memory only: nothing to restore it from. It fails; it can
+            // run again.
+            this.#fatal?.(
+              new AssetstreamError(
+                'publish_failed',
+                `${e.message}; a replay keeps its lineage state in memory only, so it stops here: run it again`,
+                { cause: e },
+              ),
+            )
+            payload.pause()
+            return
+          }
           this.#stores.delete(partition)
           this.#restore([partition])
           return

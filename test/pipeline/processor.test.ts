@@ -10,7 +10,7 @@ import { EventEncoder, type RegisteredSchema } from '../../src/codec/event-codec
 import type { WriterSchemas } from '../../src/codec/lifecycle-decode.js'
 import { loadConfig } from '../../src/config/config.js'
 import type { EventName } from '../../src/derive/types.js'
-import { Processor } from '../../src/kafka/processor.js'
+import { Processor, type ReplayBounds } from '../../src/kafka/processor.js'
 import type { Admin, EachBatchPayload, Kafka } from '../../src/kafka/kafkajs.js'
 import { createLogger } from '../../src/logger.js'
 import { HEADERS } from '../../src/pipeline/batch.js'
@@ -134,6 +134,69 @@ async function started(
   })
   await processor.start()
   return processor
+}
+
+/** An exactly-once processor whose first transaction commit lands but gets no answer. */
+async function lostCommit(bounds?: ReplayBounds) {
+  const fake = fakeKafka()
+  const log: string[] = []
+  let committed = '10' // the group's committed offset of partition 2
+  let commits = 0
+  const producer = {
+    connect: () => Promise.resolve(void log.push('init transactional id')),
+    disconnect: () => Promise.resolve(),
+    transaction: () =>
+      Promise.resolve({
+        sendBatch: ({ topicMessages }: { topicMessages: Sent[] }) => {
+          log.push(`sent ${topicMessages.reduce((n, t) => n + t.messages.length, 0)}`)
+          return Promise.resolve([])
+        },
+        sendOffsets: () => Promise.resolve(),
+        commit: () => {
+          // The first commit reaches the coordinator, but its answer is lost with the broker.
+          committed = '11'
+          if (commits++ === 0)
+            return Promise.reject(
+              Object.assign(new Error('Closed connection'), { retriable: true }),
+            )
+          return Promise.resolve()
+        },
+        abort: () => Promise.reject(new Error('the transaction is already committed')),
+      }),
+  }
+  const kafka = {
+    consumer: () =>
+      Object.assign(fake.consumer, {
+        seek: (s: { offset: string }) => void log.push(`seek ${s.offset}`),
+      }),
+    producer: () => producer,
+  } as unknown as Kafka
+  const eos = loadConfig({ ...CONFIG_ENV, ASSETSTREAM_GUARANTEE: 'exactly-once' }, []).config
+  const processor = new Processor(
+    eos,
+    {
+      kafka,
+      admin: {
+        fetchTopicOffsets: () =>
+          Promise.resolve(
+            [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
+          ),
+        fetchOffsets: () =>
+          Promise.resolve([{ topic: 'in', partitions: [{ partition: 2, offset: committed }] }]),
+      } as unknown as Admin,
+      encoder: new EventEncoder(schemas),
+      schemas: noRegistry,
+      logger: createLogger('silent'),
+    },
+    bounds,
+  )
+  await processor.start()
+  fake.consumer.emit(EVENTS.GROUP_JOIN, {
+    payload: { memberId: 'm1', memberAssignment: { in: [2] } },
+  })
+  await fake.consumer.eachBatch?.(payloadOf(2, [materializing({})], fake.log))
+  await new Promise((r) => setTimeout(r, 50)) // the partition's restart (restore) runs
+  return { processor, log }
 }
 
 describe('the processor without a broker', () => {
@@ -283,60 +346,7 @@ describe('the processor without a broker', () => {
   })
 
   it('exactly once: a commit without an answer restarts the partition from its committed offset, never sending the batch twice', async () => {
-    const fake = fakeKafka()
-    const log: string[] = []
-    let committed = '10' // the group's committed offset of partition 2
-    let commits = 0
-    const producer = {
-      connect: () => Promise.resolve(void log.push('init transactional id')),
-      disconnect: () => Promise.resolve(),
-      transaction: () =>
-        Promise.resolve({
-          sendBatch: ({ topicMessages }: { topicMessages: Sent[] }) => {
-            log.push(`sent ${topicMessages.reduce((n, t) => n + t.messages.length, 0)}`)
-            return Promise.resolve([])
-          },
-          sendOffsets: () => Promise.resolve(),
-          commit: () => {
-            // The first commit reaches the coordinator, but its answer is lost with the broker.
-            committed = '11'
-            if (commits++ === 0)
-              return Promise.reject(
-                Object.assign(new Error('Closed connection'), { retriable: true }),
-              )
-            return Promise.resolve()
-          },
-          abort: () => Promise.reject(new Error('the transaction is already committed')),
-        }),
-    }
-    const kafka = {
-      consumer: () =>
-        Object.assign(fake.consumer, {
-          seek: (s: { offset: string }) => void log.push(`seek ${s.offset}`),
-        }),
-      producer: () => producer,
-    } as unknown as Kafka
-    const eos = loadConfig({ ...CONFIG_ENV, ASSETSTREAM_GUARANTEE: 'exactly-once' }, []).config
-    const processor = new Processor(eos, {
-      kafka,
-      admin: {
-        fetchTopicOffsets: () =>
-          Promise.resolve(
-            [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
-          ),
-        fetchOffsets: () =>
-          Promise.resolve([{ topic: 'in', partitions: [{ partition: 2, offset: committed }] }]),
-      } as unknown as Admin,
-      encoder: new EventEncoder(schemas),
-      schemas: noRegistry,
-      logger: createLogger('silent'),
-    })
-    await processor.start()
-    fake.consumer.emit(EVENTS.GROUP_JOIN, {
-      payload: { memberId: 'm1', memberAssignment: { in: [2] } },
-    })
-    await fake.consumer.eachBatch?.(payloadOf(2, [materializing({})], fake.log))
-    await new Promise((r) => setTimeout(r, 50)) // the partition's restart (restore) runs
+    const { processor, log } = await lostCommit()
     expect(log).toEqual([
       'init transactional id', // assignment
       'seek 10',
@@ -346,6 +356,18 @@ describe('the processor without a broker', () => {
     ])
     expect(processor.counters.retries).toBe(1)
     expect(processor.notReady()).toBeUndefined() // restored, ready again
+  })
+
+  it('exactly once in a replay: a commit without an answer stops the replay (its lineage is in memory only)', async () => {
+    const none = new Map<number, bigint>()
+    const { processor, log } = await lostCommit({
+      startAt: none,
+      emitFrom: none,
+      stopAt: new Map([[2, 100n]]),
+    })
+    await expect(processor.failed).rejects.toMatchObject({ code: 'publish_failed' })
+    await expect(processor.failed).rejects.toThrow(/run it again/)
+    expect(log.filter((l) => l.startsWith('sent'))).toEqual(['sent 1']) // the event (no changelog), once
   })
 
   it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
