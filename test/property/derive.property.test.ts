@@ -5,36 +5,17 @@ import { loadEventSchemas } from '../../src/codec/avro-schemas.js'
 import { eventToAvro } from '../../src/codec/event-avro.js'
 import { decodeEvent, EventEncoder, type RegisteredSchema } from '../../src/codec/event-codec.js'
 import { toJsonForm } from '../../src/derive/json-form.js'
-import { STATE_TYPES, type EventName } from '../../src/derive/types.js'
+import type { EventName } from '../../src/derive/types.js'
 import { processValue } from '../../src/pipeline/process.js'
 import { MemoryLineageStore } from '../../src/state/memory-lineage-store.js'
+import { lifecycleArbitrary } from '../helpers/arbitraries.js'
 
 const schemas = new Map<EventName, RegisteredSchema>(
   [...loadEventSchemas()].map(([e, s], i) => [e, { ...s, id: i + 1 }]),
 )
 const encoder = new EventEncoder(schemas)
 
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 3 })
 const text = fc.string({ unit: 'grapheme', maxLength: 12 })
-const taskRunIds = fc.constantFrom('t1', 't2', 't3', 't4', 't5')
-const assetKey = fc.oneof(
-  fc.constantFrom('s3://a', 's3://b', 'postgres://db/t', 'bq://p/d/t', 'gs://x/ÿ'),
-  text.map((t) => `s3://${t}`), // may hold forbidden characters: a rejection, never a crash
-)
-const props = fc.record(
-  {
-    name: maybe(fc.option(text)),
-    description: maybe(text),
-    url: maybe(text),
-    owners: maybe(fc.array(text, { maxLength: 3 })),
-  },
-  { requiredKeys: [] },
-)
-const assetRef = fc.oneof(
-  assetKey,
-  fc.record({ key: assetKey, properties: maybe(fc.option(props)) }, { requiredKeys: ['key'] }),
-)
-const json = fc.jsonValue({ maxDepth: 2 })
 const timestamp = fc
   .date({
     min: new Date('2000-01-01T00:00:00Z'),
@@ -46,108 +27,7 @@ const timestamp = fc
       .integer({ min: 0, max: 999 })
       .map((us) => d.toISOString().replace('Z', `${String(us).padStart(3, '0')}Z`)),
   )
-
-const lifecycle = fc.record(
-  {
-    id: fc.uuid(),
-    occurred: timestamp,
-    flow_run: fc.option(
-      fc.record(
-        {
-          id: fc.constantFrom('fr1', 'fr2'),
-          name: maybe(text),
-          flow_id: maybe(text),
-          flow_name: maybe(text),
-          deployment: maybe(
-            fc.record({ id: maybe(text), name: maybe(text) }, { requiredKeys: [] }),
-          ),
-          work_pool: maybe(
-            fc.record(
-              { id: maybe(text), name: maybe(text), type: maybe(text) },
-              { requiredKeys: [] },
-            ),
-          ),
-          tags: maybe(fc.array(text, { maxLength: 4 })),
-        },
-        { requiredKeys: ['id'] },
-      ),
-      { nil: undefined },
-    ),
-    task_run: fc.record(
-      {
-        id: taskRunIds,
-        name: maybe(text),
-        tags: maybe(fc.array(text, { maxLength: 3 })),
-        task_inputs: maybe(
-          fc.dictionary(
-            fc.constantFrom('df', 'x', 'wait_for', '__parents__'),
-            fc.array(
-              fc.oneof(
-                taskRunIds.map((id) => ({ input_type: 'task_run', id })),
-                fc.constant({ input_type: 'parameter', name: 'p' }),
-              ),
-              { maxLength: 3 },
-            ),
-          ),
-        ),
-      },
-      { requiredKeys: ['id'] },
-    ),
-    state: fc.record(
-      {
-        type: fc.constantFrom(...STATE_TYPES),
-        name: maybe(fc.constantFrom('Cached', 'Retrying', 'TimedOut', 'Completed')),
-      },
-      { requiredKeys: ['type'] },
-    ),
-    assets: maybe(
-      fc.record(
-        {
-          materializes: maybe(fc.array(assetRef, { maxLength: 3 })),
-          materialized_by: maybe(fc.constantFrom('dbt', '', 'prefect.flow-run.fr1')),
-          asset_deps: maybe(fc.array(assetRef, { maxLength: 3 })),
-          upstream: maybe(fc.array(assetRef, { maxLength: 2 })),
-          metadata: maybe(
-            fc.dictionary(assetKey, fc.dictionary(text, json, { maxKeys: 3 }), { maxKeys: 2 }),
-          ),
-        },
-        { requiredKeys: [] },
-      ),
-    ),
-    artifacts: maybe(
-      fc.array(
-        fc.oneof(
-          fc.record(
-            {
-              op: fc.constant('create'),
-              id: fc.uuid(),
-              key: maybe(fc.option(fc.constantFrom('report', '', 'Bad'))),
-              type: maybe(text),
-              description: maybe(text),
-              data: maybe(json),
-              occurred: maybe(timestamp),
-            },
-            { requiredKeys: ['op', 'id'] },
-          ),
-          fc.record(
-            {
-              op: fc.constant('update'),
-              id: fc.uuid(),
-              changes: fc.dictionary(
-                fc.constantFrom('data', 'description', 'type', 'metadata_', 'other'),
-                json,
-              ),
-              occurred: maybe(timestamp),
-            },
-            { requiredKeys: ['op', 'id', 'changes'] },
-          ),
-        ),
-        { maxLength: 3 },
-      ),
-    ),
-  },
-  { requiredKeys: ['id', 'occurred', 'task_run', 'state'] },
-)
+const lifecycle = lifecycleArbitrary({ text, timestamp })
 
 /** Runs a sequence through one processor; returns its output as JSON lines. */
 function runAll(messages: unknown[], runContext = true): string[] {

@@ -13,7 +13,6 @@ import { EventEncoder, type RegisteredSchema } from '../../../src/codec/event-co
 import { frame } from '../../../src/codec/wire.js'
 import {
   EVENT_NAMES,
-  STATE_TYPES,
   type EventName,
   type JsonObject,
   type Labels,
@@ -21,6 +20,7 @@ import {
 } from '../../../src/derive/types.js'
 import { processValue } from '../../../src/pipeline/process.js'
 import { MemoryLineageStore } from '../../../src/state/memory-lineage-store.js'
+import { lifecycleArbitrary } from '../../helpers/arbitraries.js'
 import { loadCases } from '../../helpers/conformance.js'
 
 const registered = new Map<EventName, RegisteredSchema>(
@@ -310,32 +310,6 @@ describe('the direct Avro writer on generated events', () => {
 // Generated lifecycle messages, through the whole derivation.
 
 const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), units(10), near64)
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 3 })
-const taskRunIds = fc.constantFrom('t1', 't2', 't3', 't4', 't5')
-const assetKey = fc.oneof(
-  fc.constantFrom('s3://a', 's3://b', 'postgres://db/t', 'bq://p/d/t', 'gs://x/ÿ'),
-  text.map((t) => `s3://${t}`),
-)
-const assetRef = fc.oneof(
-  assetKey,
-  fc.record(
-    {
-      key: assetKey,
-      properties: maybe(
-        fc.record(
-          {
-            name: maybe(fc.option(text)),
-            description: maybe(text),
-            url: maybe(text),
-            owners: maybe(fc.array(text, { maxLength: 3 })),
-          },
-          { requiredKeys: [] },
-        ),
-      ),
-    },
-    { requiredKeys: ['key'] },
-  ),
-)
 const timestamp = fc
   .date({
     min: new Date('1700-01-01T00:00:00Z'),
@@ -343,99 +317,7 @@ const timestamp = fc
     noInvalidDate: true,
   })
   .map((d) => d.toISOString())
-const lifecycle = fc.record(
-  {
-    id: fc.oneof(fc.uuid(), text),
-    occurred: timestamp,
-    flow_run: maybe(
-      fc.record(
-        {
-          id: fc.constantFrom('fr1', 'fr2'),
-          name: maybe(text),
-          flow_id: maybe(text),
-          flow_name: maybe(text),
-          deployment: maybe(
-            fc.record({ id: maybe(text), name: maybe(text) }, { requiredKeys: [] }),
-          ),
-          work_queue: maybe(
-            fc.record({ id: maybe(text), name: maybe(text) }, { requiredKeys: [] }),
-          ),
-          work_pool: maybe(
-            fc.record(
-              { id: maybe(text), name: maybe(text), type: maybe(text) },
-              { requiredKeys: [] },
-            ),
-          ),
-          tags: maybe(fc.array(text, { maxLength: 4 })),
-        },
-        { requiredKeys: ['id'] },
-      ),
-    ),
-    task_run: fc.record(
-      {
-        id: taskRunIds,
-        name: maybe(text),
-        tags: maybe(fc.array(text, { maxLength: 3 })),
-        task_inputs: maybe(
-          fc.dictionary(
-            fc.constantFrom('df', 'x', '__parents__'),
-            fc.array(
-              taskRunIds.map((id) => ({ input_type: 'task_run', id })),
-              { maxLength: 3 },
-            ),
-          ),
-        ),
-      },
-      { requiredKeys: ['id'] },
-    ),
-    state: fc.record(
-      { type: fc.constantFrom(...STATE_TYPES), name: maybe(fc.constantFrom('Cached', 'Done')) },
-      { requiredKeys: ['type'] },
-    ),
-    assets: maybe(
-      fc.record(
-        {
-          materializes: maybe(fc.array(assetRef, { maxLength: 3 })),
-          materialized_by: maybe(fc.constantFrom('dbt', '', 'prefect.flow-run.fr1')),
-          asset_deps: maybe(fc.array(assetRef, { maxLength: 3 })),
-          upstream: maybe(fc.array(assetRef, { maxLength: 2 })),
-          metadata: maybe(
-            fc.dictionary(assetKey, fc.dictionary(text, fc.jsonValue({ maxDepth: 2 })), {
-              maxKeys: 2,
-            }),
-          ),
-        },
-        { requiredKeys: [] },
-      ),
-    ),
-    artifacts: maybe(
-      fc.array(
-        fc.oneof(
-          fc.record(
-            {
-              op: fc.constant('create'),
-              id: fc.uuid(),
-              key: maybe(fc.option(fc.constantFrom('report', ''))),
-              type: maybe(text),
-              description: maybe(text),
-            },
-            { requiredKeys: ['op', 'id'] },
-          ),
-          fc.record({
-            op: fc.constant('update'),
-            id: fc.uuid(),
-            changes: fc.dictionary(
-              fc.constantFrom('data', 'description', 'type', 'metadata_', 'other'),
-              fc.jsonValue({ maxDepth: 2 }),
-            ),
-          }),
-        ),
-        { maxLength: 3 },
-      ),
-    ),
-  },
-  { requiredKeys: ['id', 'occurred', 'task_run', 'state'] },
-)
+const lifecycle = lifecycleArbitrary({ text, timestamp })
 
 describe('the direct Avro writer on generated lifecycle messages', () => {
   it('writes what avsc writes for every derived event', () => {
