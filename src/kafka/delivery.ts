@@ -41,16 +41,9 @@ const PRODUCER_RETRY = {
   maxRetryTime: 10_000,
 }
 
-interface TopicMessages {
-  topic: string
-  messages: Message[]
-}
-
-/** The records as kafkajs topic messages; `byTopic` gathers several batches' records by topic. */
-function topicMessages(
-  records: readonly OutputRecord[],
-  byTopic = new Map<string, Message[]>(),
-): TopicMessages[] {
+/** The records as kafkajs topic messages. */
+function topicMessages(records: readonly OutputRecord[]): { topic: string; messages: Message[] }[] {
+  const byTopic = new Map<string, Message[]>()
   for (const r of records) {
     let list = byTopic.get(r.topic)
     if (list === undefined) byTopic.set(r.topic, (list = []))
@@ -76,12 +69,16 @@ function publishFailed(records: number, e: unknown): AssetstreamError {
   )
 }
 
-/** The records of one batch waiting for the shared producer, and who waits for their ack. */
-interface PendingSend {
+/** Records for one produce request, and about the bytes they take in it. */
+export interface Slice {
   readonly records: readonly OutputRecord[]
+  readonly bytes: number
+}
+
+/** A slice of one batch waiting for the shared producer, and who waits for its ack. */
+interface PendingSend extends Slice {
   readonly resolve: () => void
   readonly reject: (e: unknown) => void
-  readonly bytes: number
 }
 
 /**
@@ -97,31 +94,26 @@ function recordBytes(r: OutputRecord): number {
   return n
 }
 
-function approximateBytes(records: readonly OutputRecord[]): number {
-  let n = 0
-  for (const r of records) n += recordBytes(r)
-  return n
-}
-
 /**
  * The records in consecutive slices of at most MERGE_BYTES (a record larger than that alone): one
  * produce request each, so no record batch exceeds the broker's `message.max.bytes` however many
  * records a batch makes (a lineage sweep can tombstone tens of thousands of entries at once).
  */
-export function slices(records: readonly OutputRecord[]): (readonly OutputRecord[])[] {
-  const out: (readonly OutputRecord[])[] = []
+export function slices(records: readonly OutputRecord[]): Slice[] {
+  const out: Slice[] = []
   let start = 0
   let bytes = 0
   for (let i = 0; i < records.length; i++) {
     const b = recordBytes(records[i] as OutputRecord)
     if (i > start && bytes + b > MERGE_BYTES) {
-      out.push(records.slice(start, i))
+      out.push({ records: records.slice(start, i), bytes })
       start = i
       bytes = 0
     }
     bytes += b
   }
-  if (start < records.length) out.push(start === 0 ? records : records.slice(start))
+  if (start < records.length)
+    out.push({ records: start === 0 ? records : records.slice(start), bytes })
   return out
 }
 
@@ -177,9 +169,9 @@ export class AtLeastOnce implements Delivery {
    * merged request fails, its batches are sent again one by one, so a batch fails only for its
    * own records (and is retried whole by the processor) and never because of another's.
    */
-  #send(records: readonly OutputRecord[]): Promise<void> {
+  #send(slice: Slice): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ records, resolve, reject, bytes: approximateBytes(records) })
+      this.#pending.push({ ...slice, resolve, reject })
       if (!this.#sending) void this.#drain()
     })
   }
@@ -197,9 +189,7 @@ export class AtLeastOnce implements Delivery {
         }
         const sends = this.#pending.splice(0, n)
         if (sends.length > 1) {
-          const byTopic = new Map<string, Message[]>()
-          let merged: TopicMessages[] = []
-          for (const s of sends) merged = topicMessages(s.records, byTopic)
+          const merged = topicMessages(sends.flatMap((s) => s.records))
           try {
             await this.#producer.sendBatch({ acks: -1, topicMessages: merged })
             for (const s of sends) s.resolve()
@@ -315,7 +305,7 @@ export class ExactlyOnce implements Delivery {
     let committing = false
     try {
       for (const slice of slices(records))
-        await txn.sendBatch({ acks: -1, topicMessages: topicMessages(slice) })
+        await txn.sendBatch({ acks: -1, topicMessages: topicMessages(slice.records) })
       if (!payload.isRunning() || payload.isStale())
         throw new Error('the batch went stale (rebalance or stop)')
       await txn.sendOffsets({
