@@ -445,31 +445,7 @@ export class Processor {
           return
         }
         if (e instanceof AssetstreamError && e.context.commitOutcomeUnknown === true) {
-          // Retrying could publish the batch twice. The partition starts over as if newly
-          // assigned: a fresh transactional producer settles the transaction, the consumer seeks
-          // to the committed offset, and the lineage state is restored from the changelog (which
-          // holds the batch's writes exactly when its transaction committed).
-          this.#log.warn(
-            { partition, offset: batch.firstOffset() },
-            'commit outcome unknown: restarting the partition from its committed offset',
-          )
-          this.counters.retries++
-          this.#metrics.retry()
-          if (this.#bounds !== undefined) {
-            // A replay keeps lineage in memory only: nothing to restore it from. It fails; it can
-            // run again.
-            this.#fatal?.(
-              new AssetstreamError(
-                'publish_failed',
-                `${e.message}; a replay keeps its lineage state in memory only, so it stops here: run it again`,
-                { cause: e },
-              ),
-            )
-            payload.pause()
-            return
-          }
-          this.#stores.delete(partition)
-          this.#restore([partition])
+          this.#restartAfterUnknownCommit(payload, e)
           return
         }
         if (!isRetriable(e)) throw e
@@ -490,6 +466,36 @@ export class Processor {
         await this.#pause(wait, heartbeat, () => payload.isRunning())
       }
     }
+  }
+
+  /**
+   * A transaction's commit got no answer: retrying the batch could publish it twice. The partition
+   * starts over as if newly assigned: a fresh transactional producer settles the transaction, the
+   * consumer seeks to the committed offset, and the lineage state is restored from the changelog
+   * (which holds the batch's writes exactly when its transaction committed). A replay keeps its
+   * lineage in memory only, with nothing to restore it from: it fails, and can run again.
+   */
+  #restartAfterUnknownCommit(payload: EachBatchPayload, e: AssetstreamError): void {
+    const partition = payload.batch.partition
+    this.#log.warn(
+      { partition, offset: payload.batch.firstOffset() },
+      'commit outcome unknown: restarting the partition from its committed offset',
+    )
+    this.counters.retries++
+    this.#metrics.retry()
+    if (this.#bounds !== undefined) {
+      this.#fatal?.(
+        new AssetstreamError(
+          'publish_failed',
+          `${e.message}; a replay keeps its lineage state in memory only, so it stops here: run it again`,
+          { cause: e },
+        ),
+      )
+      payload.pause()
+      return
+    }
+    this.#stores.delete(partition)
+    this.#restore([partition])
   }
 
   async #pause(
