@@ -278,7 +278,13 @@ export class ExactlyOnce implements Delivery {
     await p?.then((producer) => producer.disconnect()).catch(() => undefined)
   }
 
+  /**
+   * A fresh producer per partition, even where one exists (a restore after an eviction or a
+   * commit without an answer): initialising the transactional id completes or aborts its open
+   * transaction, so the committed offsets read afterwards are settled.
+   */
   async onAssigned(partitions: readonly number[]): Promise<void> {
+    await Promise.all(partitions.map((p) => this.#dispose(p)))
     await Promise.all(partitions.map((p) => this.#producerFor(p)))
   }
 

@@ -97,6 +97,14 @@ export class Processor {
   /** Restores in progress, by partition. */
   readonly #restoring = new Map<number, Promise<void>>()
   readonly #lastSweep = new Map<number, number>()
+  /**
+   * Exactly once: per partition this member holds, the offset its last transaction committed (or
+   * the settled committed offset it started from). kafkajs fetches the committed offsets again
+   * after every rebalance, without KIP-447's `require_stable`: while our last transaction's
+   * markers are still being written it reads an older offset, and would process committed
+   * batches again. The consumer seeks here instead.
+   */
+  readonly #committedOffsets = new Map<number, string>()
   #memberId: string | undefined
   /** The input partitions of the latest assignment. */
   #assigned = new Set<number>()
@@ -271,14 +279,23 @@ export class Processor {
     const assigned = new Set(assignment[this.#config.inputTopic] ?? [])
     // A new member id means the group evicted us at some point: partitions we held may have been
     // processed elsewhere meanwhile, so nothing held is trusted.
-    if (memberId !== this.#memberId) this.#stores.clear()
+    if (memberId !== this.#memberId) {
+      this.#stores.clear()
+      this.#committedOffsets.clear()
+    }
     this.#memberId = memberId
     const revoked = [...new Set([...this.#assigned, ...this.#stores.keys()])].filter(
       (p) => !assigned.has(p),
     )
     for (const p of revoked) {
       this.#stores.delete(p)
+      this.#committedOffsets.delete(p)
       this.#metrics.partitionRevoked(p)
+    }
+    for (const p of assigned) {
+      const offset = this.#committedOffsets.get(p)
+      if (offset !== undefined && this.#stores.has(p))
+        this.#consumer.seek({ topic: this.#config.inputTopic, partition: p, offset })
     }
     const fresh = [...assigned]
       .filter((p) => !this.#stores.has(p) && !this.#restoring.has(p))
@@ -352,8 +369,10 @@ export class Processor {
       topics: [topic],
     })
     for (const { partition, offset } of committed?.partitions ?? []) {
-      if (partitions.includes(partition) && Number(offset) >= 0)
+      if (partitions.includes(partition) && Number(offset) >= 0) {
         this.#consumer.seek({ topic, partition, offset })
+        this.#committedOffsets.set(partition, offset)
+      }
     }
   }
 
@@ -428,6 +447,8 @@ export class Processor {
         const emitFrom = this.#bounds?.emitFrom.get(partition)
         const result = await processBatch(partition, messages, store, this.#ctx, expired, emitFrom)
         await this.#delivery.deliver(result.records, payload, lastOffset)
+        if (this.#delivery instanceof ExactlyOnce)
+          this.#committedOffsets.set(partition, String(BigInt(lastOffset) + 1n))
         result.commit()
         this.#count(result.stats, expired.length)
         this.#observe(payload, result.stats, started)
@@ -495,6 +516,7 @@ export class Processor {
       return
     }
     this.#stores.delete(partition)
+    this.#committedOffsets.delete(partition)
     this.#restore([partition])
   }
 

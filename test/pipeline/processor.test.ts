@@ -136,8 +136,14 @@ async function started(
   return processor
 }
 
-/** An exactly-once processor whose first transaction commit lands but gets no answer. */
-async function lostCommit(bounds?: ReplayBounds) {
+/**
+ * An exactly-once processor on partition 2 (committed offset 10) after one batch at offset 10,
+ * whose transaction commit lands; by default its answer is lost with the broker.
+ */
+async function eosAfterOneBatch(
+  options: { bounds?: ReplayBounds; answered?: boolean; offsetsSettleLate?: boolean } = {},
+) {
+  const { bounds, answered = false, offsetsSettleLate = false } = options
   const fake = fakeKafka()
   const log: string[] = []
   let committed = '10' // the group's committed offset of partition 2
@@ -154,8 +160,8 @@ async function lostCommit(bounds?: ReplayBounds) {
         sendOffsets: () => Promise.resolve(),
         commit: () => {
           // The first commit reaches the coordinator, but its answer is lost with the broker.
-          committed = '11'
-          if (commits++ === 0)
+          if (!offsetsSettleLate) committed = '11'
+          if (commits++ === 0 && !answered)
             return Promise.reject(
               Object.assign(new Error('Closed connection'), { retriable: true }),
             )
@@ -196,7 +202,7 @@ async function lostCommit(bounds?: ReplayBounds) {
   })
   await fake.consumer.eachBatch?.(payloadOf(2, [materializing({})], fake.log))
   await new Promise((r) => setTimeout(r, 50)) // the partition's restart (restore) runs
-  return { processor, log }
+  return { processor, log, fake }
 }
 
 describe('the processor without a broker', () => {
@@ -346,7 +352,7 @@ describe('the processor without a broker', () => {
   })
 
   it('exactly once: a commit without an answer restarts the partition from its committed offset, never sending the batch twice', async () => {
-    const { processor, log } = await lostCommit()
+    const { processor, log } = await eosAfterOneBatch()
     expect(log).toEqual([
       'init transactional id', // assignment
       'seek 10',
@@ -360,14 +366,23 @@ describe('the processor without a broker', () => {
 
   it('exactly once in a replay: a commit without an answer stops the replay (its lineage is in memory only)', async () => {
     const none = new Map<number, bigint>()
-    const { processor, log } = await lostCommit({
-      startAt: none,
-      emitFrom: none,
-      stopAt: new Map([[2, 100n]]),
+    const { processor, log } = await eosAfterOneBatch({
+      bounds: { startAt: none, emitFrom: none, stopAt: new Map([[2, 100n]]) },
     })
     await expect(processor.failed).rejects.toMatchObject({ code: 'publish_failed' })
     await expect(processor.failed).rejects.toThrow(/run it again/)
     expect(log.filter((l) => l.startsWith('sent'))).toEqual(['sent 1']) // the event (no changelog), once
+  })
+
+  it('exactly once: after a rebalance that keeps a partition, the consumer resumes after its own last commit', async () => {
+    // The group's committed offsets still read 10: the last transaction's markers are not written
+    // yet, and kafkajs re-reads committed offsets after every rebalance (no KIP-447 require_stable).
+    const { log, fake } = await eosAfterOneBatch({ answered: true, offsetsSettleLate: true })
+    expect(log).toEqual(['init transactional id', 'seek 10', 'sent 2'])
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm1', memberAssignment: { in: [2] } },
+    })
+    expect(log.slice(3)).toEqual(['seek 11'])
   })
 
   it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
