@@ -2,6 +2,8 @@
  * The kafkajs adapter: the only module importing kafkajs values (CommonJS, default-imported once;
  * Node's ESM loader does not see all of its named exports). kafkajs logs are bridged into pino.
  */
+// First: replaces kafkajs's read_committed filter before kafkajs loads (see the module).
+import './read-committed-fix.js'
 import kafkajs from 'kafkajs'
 import type { Kafka, KafkaConfig, LogEntry, logLevel as LogLevelEnum } from 'kafkajs'
 import type { Logger } from '../logger.js'

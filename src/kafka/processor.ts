@@ -224,11 +224,17 @@ export class Processor {
     this.#consumer.on(events.DISCONNECT, () => {
       this.#connected = false
     })
-    this.#consumer.on(events.GROUP_JOIN, ({ payload }) =>
-      this.#onAssignment(payload.memberId, payload.memberAssignment),
-    )
+    this.#consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      // kafkajs restarts a crashed consumer without a CONNECT event: joining the group says it.
+      this.#connected = true
+      this.#onAssignment(payload.memberId, payload.memberAssignment)
+    })
     this.#consumer.on(events.CRASH, ({ payload }) => {
       if (payload.restart) {
+        // It left the group (kafkajs disconnects it first) and joins again under a new member id,
+        // so everything held is dropped then and restored from the changelog and the settled
+        // committed offsets, as for a fresh assignment.
+        this.#memberId = undefined
         this.#log.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it')
         return
       }

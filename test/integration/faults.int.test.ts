@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import type { Guarantee } from '../../src/config/config.js'
-import { registryPid, runFaultScenario } from './faults.js'
+import { registryPid, runFaultScenario, stack } from './faults.js'
 import { waitFor } from './support.js'
 
 const MODES: Guarantee[] = ['exactly-once', 'at-least-once']
@@ -55,6 +55,23 @@ describe.each(MODES)('%s under faults', (guarantee) => {
           60_000,
         )
         return [a, c]
+      },
+    })
+  })
+
+  it('rides out the broker stopped and restarted mid-stream', async () => {
+    await runFaultScenario({
+      label: `broker-${guarantee}`,
+      guarantee,
+      during: async (s) => {
+        await sleep(3_000) // a backlog first, so batches and transactions are in flight at the stop
+        const p = s.start()
+        await p.started()
+        await s.progress(0.1)
+        await stack('stop-broker')
+        await sleep(4_000)
+        await stack('start-broker')
+        return [p]
       },
     })
   })

@@ -3,10 +3,11 @@
  * while processors run and a fault strikes, then checked with a read_committed consumer against
  * what `derive` gives for the same input.
  */
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { expect } from 'vitest'
 import registryPkg from '@kafkajs/confluent-schema-registry'
 import { generateMessages } from '../../src/bench/workload.js'
@@ -24,17 +25,21 @@ import {
   EventReader,
   header,
   names,
+  partitionsOf,
   ProcessorProcess,
   produce,
   REGISTRY_URL,
+  retrying,
   waitFor,
   withAdmin,
   type Names,
 } from './support.js'
 
 export const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
-export const stack = (command: string): void => {
-  execFileSync('bash', [STACK, command], { stdio: 'inherit' })
+/** Runs a stack command without blocking the test's own clients (its input producer goes on). */
+export async function stack(command: string): Promise<void> {
+  const { stdout, stderr } = await promisify(execFile)('bash', [STACK, command])
+  process.stderr.write(stdout + stderr)
 }
 export const registryPid = (): number =>
   Number(
@@ -144,6 +149,7 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       },
     }
     // The stream arrives over time while the processors run: 500 messages every 300 ms.
+    const ends = new Map<number, bigint>()
     producing = (async () => {
       for (let i = 0; i < input.length && !abandoned; i += 500) {
         if (o.holdAt !== undefined && i >= o.holdAt) await released
@@ -154,10 +160,13 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
               ? avro(m)
               : JSON.stringify(m.value),
         }))
-        await produce(n.input, chunk)
+        await sendEachOnce(n.input, chunk, ends)
         await sleep(300)
       }
     })()
+    // Handled now, so a failure while the scenario runs is not an unhandled rejection; it is
+    // still the test's failure where the producer is awaited below.
+    producing.catch(() => undefined)
     const running = await o.during(scenario)
     await producing
     await waitFor(
@@ -178,24 +187,29 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
     await sleep(1_000)
     const reader = new EventReader()
     const byId = new Map<string, string>()
+    const where = new Map<string, string>()
+    const duplicated: string[] = []
     let duplicates = 0
     for (const r of records) {
       expect(r.topic, 'nothing goes to the DLQ in a fault scenario').not.toBe(n.dlq)
       const e = await reader.decode(r, n.prefix)
       const text = JSON.stringify(e)
       const seen = byId.get(e.id)
+      const at = `${r.topic.slice(n.prefix.length)}/${r.partition}@${r.offset} from input ${header(r.message, HEADERS.sourcePartition)}@${header(r.message, HEADERS.sourceOffset)}`
       if (seen !== undefined) {
         duplicates++
+        if (duplicated.length < 5) duplicated.push(`${e.id}: ${where.get(e.id)} and ${at}`)
         expect(text, 'a duplicate is the same event').toBe(seen)
       }
       byId.set(e.id, text)
+      where.set(e.id, at)
       expect(header(r.message, HEADERS.eventId)).toBe(e.id)
     }
     const wrong = expected.filter((e) => byId.get(e.id) !== JSON.stringify(e))
     expect(wrong.slice(0, 3), `${wrong.length} expected events missing or different`).toEqual([])
     expect(byId.size).toBe(expected.length)
     if (o.guarantee === 'exactly-once')
-      expect(duplicates, 'exactly once: no duplicate event id').toBe(0)
+      expect(duplicates, `exactly once: no duplicate event id; ${duplicated.join('; ')}`).toBe(0)
     return { records: records.length, expected: expected.length, duplicates }
   } finally {
     abandoned = true
@@ -203,6 +217,59 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
     await producing.catch(() => undefined) // its failure, if any, is already the test's failure
     for (const p of all)
       if (p.child.exitCode === null && p.child.signalCode === null) await p.kill9()
-    await deleteRunTopics(n.run)
+    // ASSETSTREAM_TEST_KEEP_TOPICS=1 keeps a run's topics for a look with Kafka's own tools.
+    if (process.env.ASSETSTREAM_TEST_KEEP_TOPICS !== '1') await deleteRunTopics(n.run)
+  }
+}
+
+type Input = { readonly key: string; readonly value: Buffer | string }
+
+/**
+ * Sends input so that each message lands once, even across a broker outage. The harness is the
+ * topic's only writer and `ends` holds each partition's end offset after its acknowledged sends:
+ * after a failed send, the end offsets say how many of the chunk's messages of each partition (a
+ * prefix, in order) landed, and only the rest is sent again. A blind resend would duplicate input
+ * whose acknowledgement was lost, and the duplicates would look like the processor's.
+ */
+async function sendEachOnce(
+  topic: string,
+  chunk: readonly Input[],
+  ends: Map<number, bigint>,
+): Promise<void> {
+  const partitions = await partitionsOf(
+    topic,
+    chunk.map((m) => m.key),
+  )
+  let pending = chunk.map((m, i) => ({ ...m, partition: partitions[i] as number }))
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    try {
+      await produce(topic, pending)
+      for (const m of pending) ends.set(m.partition, (ends.get(m.partition) ?? 0n) + 1n)
+      return
+    } catch (e) {
+      if (attempt >= 30) throw e
+      await sleep(1_000)
+      const offsets = await retrying(() => withAdmin((admin) => admin.fetchTopicOffsets(topic)))
+      const landed = new Map<number, bigint>()
+      for (const { partition, high } of offsets) {
+        const count = BigInt(high) - (ends.get(partition) ?? 0n)
+        const sent = BigInt(pending.filter((m) => m.partition === partition).length)
+        if (count < 0n || count > sent)
+          throw new Error(
+            `partition ${partition} of ${topic} ends at ${high}: not the harness's writes alone`,
+          )
+        landed.set(partition, count)
+        ends.set(partition, BigInt(high))
+      }
+      const before = pending.length
+      pending = pending.filter((m) => {
+        const left = landed.get(m.partition) ?? 0n
+        landed.set(m.partition, left - 1n)
+        return left <= 0n
+      })
+      process.stderr.write(
+        `[harness] input send failed (${(e as Error).message}); ${before - pending.length} of ${before} landed, sending ${pending.length} again\n`,
+      )
+    }
   }
 }

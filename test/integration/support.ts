@@ -170,7 +170,11 @@ export async function produce(
 }
 
 let partitionCountCache = new Map<string, number>()
-async function partitionsOf(topic: string, keys: readonly (string | null)[]): Promise<number[]> {
+/** The partitions the default partitioner gives keyed messages of a topic. */
+export async function partitionsOf(
+  topic: string,
+  keys: readonly (string | null)[],
+): Promise<number[]> {
   let n = partitionCountCache.get(topic)
   if (n === undefined) {
     n = await withAdmin(

@@ -385,7 +385,7 @@ describe('the processor without a broker', () => {
     expect(log.slice(3)).toEqual(['seek 11'])
   })
 
-  it('fails, unready and not alive, when the consumer crashes for good; a restartable crash is tolerated', async () => {
+  it('fails, unready and not alive, when the consumer crashes for good; ready again after a restartable crash once it rejoins', async () => {
     const fake = fakeKafka()
     const processor = await started(fake)
     expect(processor.notReady()).toBe('not in the consumer group yet')
@@ -393,8 +393,16 @@ describe('the processor without a broker', () => {
       payload: { memberId: 'm1', memberAssignment: { in: [] } },
     })
     expect(processor.notReady()).toBeUndefined()
+    // A restartable crash, as kafkajs runs it: disconnect, crash, later a join under a new member
+    // id and no CONNECT event.
+    fake.consumer.emit(EVENTS.DISCONNECT)
     fake.consumer.emit(EVENTS.CRASH, { payload: { error: new Error('transient'), restart: true } })
     expect(processor.alive()).toBe(true)
+    expect(processor.notReady()).toBe('not connected to the broker')
+    fake.consumer.emit(EVENTS.GROUP_JOIN, {
+      payload: { memberId: 'm2', memberAssignment: { in: [] } },
+    })
+    expect(processor.notReady()).toBeUndefined()
     fake.consumer.emit(EVENTS.CRASH, { payload: { error: new Error('fatal'), restart: false } })
     await expect(processor.failed).rejects.toMatchObject({ code: 'consumer_crashed' })
     expect(processor.alive()).toBe(false)
