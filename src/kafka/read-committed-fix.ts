@@ -11,7 +11,7 @@
  * the transaction index) showed it aborted. The processor reads the lineage changelog
  * read_committed through kafkajs too, so this is a correctness fix, not a test aid.
  *
- * The replacement orders the aborted transactions by first offset first, as the Java consumer does
+ * The replacement walks the aborted transactions in order of first offset, as the Java consumer does
  * (a priority queue), and takes only control records as abort markers (kafkajs also took a data
  * record whose key is four zero bytes for one).
  */

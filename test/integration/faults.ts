@@ -183,8 +183,6 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       (got) => got.length >= expected.length,
       120_000,
     )
-    // Anything late would show up now: read for a moment longer.
-    await sleep(1_000)
     const reader = new EventReader()
     const byId = new Map<string, string>()
     const where = new Map<string, string>()

@@ -205,8 +205,9 @@ export interface Consumed {
 }
 
 /**
- * Reads topics from the beginning with a read_committed consumer until `enough(all)` holds (or the
- * time runs out), then returns everything read.
+ * Reads topics from the beginning with a read_committed consumer until `enough(all)` holds, then on
+ * to the end offsets the topics have at that moment, and returns everything read: a record
+ * already written is never left unread (a count alone can be reached early, with duplicates).
  */
 export async function consumeUntil(
   topics: readonly string[],
@@ -219,6 +220,12 @@ export async function consumeUntil(
     maxWaitTimeInMs: 200,
   })
   const all: Consumed[] = []
+  // Per partition, the offset after the last one fetched, control records and aborted data
+  // included (kafkajs reports batches holding only those too).
+  const position = new Map<string, bigint>()
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    position.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n)
+  })
   await consumer.connect()
   try {
     for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true })
@@ -231,6 +238,16 @@ export async function consumeUntil(
     await waitFor(
       `${topics.join(', ')} to hold what the test expects (read ${all.length} records so far)`,
       () => (enough(all) ? true : undefined),
+      timeoutMs,
+    )
+    const ends = await withAdmin(async (admin) =>
+      (await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)))).flatMap((offsets, i) =>
+        offsets.map((o) => ({ partition: `${topics[i]}/${o.partition}`, end: BigInt(o.high) })),
+      ),
+    )
+    await waitFor(
+      'every partition read to its end offset',
+      () => (ends.every((p) => (position.get(p.partition) ?? 0n) >= p.end) ? true : undefined),
       timeoutMs,
     )
     return all
