@@ -19,6 +19,7 @@ import type { Guarantee } from '../../src/config/config.js'
 import { HEADERS } from '../../src/pipeline/batch.js'
 import { deriveAll } from './expected.js'
 import {
+  BROKERS,
   consumeUntil,
   createTopic,
   deleteRunTopics,
@@ -41,6 +42,19 @@ export async function stack(command: string): Promise<void> {
   const { stdout, stderr } = await promisify(execFile)('bash', [STACK, command])
   process.stderr.write(stdout + stderr)
 }
+const KAFKA_LIB = fileURLToPath(new URL('../../.stack/kafka/lib/', import.meta.url))
+const READ_COMMITTED_JAVA = fileURLToPath(new URL('./java/ReadCommitted.java', import.meta.url))
+
+/** "topic partition offset" of every record Kafka's own Java consumer reads read_committed. */
+async function readCommittedWithJava(topics: readonly string[]): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(
+    'java',
+    ['-cp', `${KAFKA_LIB}*`, READ_COMMITTED_JAVA, BROKERS.join(','), ...topics],
+    { maxBuffer: 64 * 1024 * 1024 },
+  )
+  return stdout.split('\n').filter((line) => /^\S+ \d+ \d+$/.test(line))
+}
+
 export const registryPid = (): number =>
   Number(
     readFileSync(
@@ -183,6 +197,17 @@ export async function runFaultScenario(o: FaultOptions): Promise<FaultOutcome> {
       (got) => got.length >= expected.length,
       120_000,
     )
+    // The kafkajs reader read exactly what Kafka's own Java consumer reads: no aborted record let
+    // through (kafkajs 2.2.4 did, see src/kafka/read-committed-fix.ts), none missed.
+    const java = await readCommittedWithJava([...n.eventTopics, n.dlq])
+    const read = records.map((r) => `${r.topic} ${r.partition} ${r.offset}`)
+    const [inJava, inKafkajs] = [new Set(java), new Set(read)]
+    expect({
+      onlyKafkajs: read.filter((x) => !inJava.has(x)).slice(0, 5),
+      onlyJava: java.filter((x) => !inKafkajs.has(x)).slice(0, 5),
+    }).toEqual({ onlyKafkajs: [], onlyJava: [] })
+    expect(read.length).toBe(java.length)
+
     const reader = new EventReader()
     const byId = new Map<string, string>()
     const where = new Map<string, string>()
