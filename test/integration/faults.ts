@@ -36,10 +36,12 @@ import {
   type Names,
 } from './support.js'
 
+const run = promisify(execFile)
+
 export const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
 /** Runs a stack command without blocking the test's own clients (its input producer goes on). */
 export async function stack(command: string): Promise<void> {
-  const { stdout, stderr } = await promisify(execFile)('bash', [STACK, command])
+  const { stdout, stderr } = await run('bash', [STACK, command])
   process.stderr.write(stdout + stderr)
 }
 const KAFKA_LIB = fileURLToPath(new URL('../../.stack/kafka/lib/', import.meta.url))
@@ -47,7 +49,7 @@ const READ_COMMITTED_JAVA = fileURLToPath(new URL('./java/ReadCommitted.java', i
 
 /** "topic partition offset" of every record Kafka's own Java consumer reads read_committed. */
 async function readCommittedWithJava(topics: readonly string[]): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(
+  const { stdout } = await run(
     'java',
     ['-cp', `${KAFKA_LIB}*`, READ_COMMITTED_JAVA, BROKERS.join(','), ...topics],
     { maxBuffer: 64 * 1024 * 1024 },

@@ -114,24 +114,34 @@ function payloadOf(partition: number, values: unknown[], log: string[]): EachBat
   } as unknown as EachBatchPayload
 }
 
-async function started(
-  fake: ReturnType<typeof fakeKafka>,
-  options: { config?: typeof config; now?: () => number } = {},
-) {
-  const processor = new Processor(options.config ?? config, {
-    now: options.now ?? Date.now,
-    kafka: fake.kafka,
-    // An empty changelog: restores end at once, with no consumer of their own.
-    admin: {
-      fetchTopicOffsets: () =>
-        Promise.resolve(
-          [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
-        ),
-    } as unknown as Admin,
-    encoder: new EventEncoder(schemas),
-    schemas: noRegistry,
-    logger: createLogger('silent'),
-  })
+interface StartOptions {
+  readonly config?: typeof config
+  readonly now?: () => number
+  readonly bounds?: ReplayBounds | undefined
+  /** The group's committed offsets, as the admin client's fetchOffsets answers them. */
+  readonly fetchOffsets?: () => Promise<unknown>
+}
+
+async function started(kafka: Kafka, options: StartOptions = {}) {
+  const processor = new Processor(
+    options.config ?? config,
+    {
+      now: options.now ?? Date.now,
+      kafka,
+      admin: {
+        // An empty changelog: restores end at once, with no consumer of their own.
+        fetchTopicOffsets: () =>
+          Promise.resolve(
+            [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
+          ),
+        fetchOffsets: options.fetchOffsets,
+      } as unknown as Admin,
+      encoder: new EventEncoder(schemas),
+      schemas: noRegistry,
+      logger: createLogger('silent'),
+    },
+    options.bounds,
+  )
   await processor.start()
   return processor
 }
@@ -177,26 +187,12 @@ async function eosAfterOneBatch(
       }),
     producer: () => producer,
   } as unknown as Kafka
-  const eos = loadConfig({ ...CONFIG_ENV, ASSETSTREAM_GUARANTEE: 'exactly-once' }, []).config
-  const processor = new Processor(
-    eos,
-    {
-      kafka,
-      admin: {
-        fetchTopicOffsets: () =>
-          Promise.resolve(
-            [0, 1, 2, 3].map((partition) => ({ partition, offset: '0', high: '0', low: '0' })),
-          ),
-        fetchOffsets: () =>
-          Promise.resolve([{ topic: 'in', partitions: [{ partition: 2, offset: committed }] }]),
-      } as unknown as Admin,
-      encoder: new EventEncoder(schemas),
-      schemas: noRegistry,
-      logger: createLogger('silent'),
-    },
+  const processor = await started(kafka, {
+    config: loadConfig({ ...CONFIG_ENV, ASSETSTREAM_GUARANTEE: 'exactly-once' }, []).config,
     bounds,
-  )
-  await processor.start()
+    fetchOffsets: () =>
+      Promise.resolve([{ topic: 'in', partitions: [{ partition: 2, offset: committed }] }]),
+  })
   fake.consumer.emit(EVENTS.GROUP_JOIN, {
     payload: { memberId: 'm1', memberAssignment: { in: [2] } },
   })
@@ -208,7 +204,7 @@ async function eosAfterOneBatch(
 describe('the processor without a broker', () => {
   it('produces events, dead letters and lineage, then resolves and commits the offset', async () => {
     const fake = fakeKafka()
-    const processor = await started(fake)
+    const processor = await started(fake.kafka)
     fake.consumer.emit(EVENTS.GROUP_JOIN, {
       payload: { memberId: 'm1', memberAssignment: { in: [3] } },
     })
@@ -242,7 +238,7 @@ describe('the processor without a broker', () => {
 
   it('retries a batch whose records could not be sent, and resolves only once they are', async () => {
     const fake = fakeKafka({ failSends: 2 })
-    const processor = await started(fake)
+    const processor = await started(fake.kafka)
     fake.consumer.emit(EVENTS.GROUP_JOIN, {
       payload: { memberId: 'm1', memberAssignment: { in: [0] } },
     })
@@ -260,7 +256,7 @@ describe('the processor without a broker', () => {
   it('sends the batches that arrive while a request is in flight together, each resolved once acknowledged', async () => {
     let release = () => undefined as void
     const fake = fakeKafka({ firstSendWaitsFor: new Promise<void>((r) => (release = r)) })
-    await started(fake)
+    await started(fake.kafka)
     fake.consumer.emit(EVENTS.GROUP_JOIN, {
       payload: { memberId: 'm1', memberAssignment: { in: [0, 1, 2] } },
     })
@@ -294,7 +290,7 @@ describe('the processor without a broker', () => {
       { ...CONFIG_ENV, ASSETSTREAM_LINEAGE_TTL_MS: '3600000' }, // an hour
       [],
     ).config
-    const processor = await started(fake, { config: ttl, now: () => now })
+    const processor = await started(fake.kafka, { config: ttl, now: () => now })
     fake.consumer.emit(EVENTS.GROUP_JOIN, {
       payload: { memberId: 'm1', memberAssignment: { in: [1] } },
     })
@@ -330,7 +326,7 @@ describe('the processor without a broker', () => {
     const fake = fakeKafka()
     let now = Date.parse('2026-11-27T08:00:00Z')
     const ttl = loadConfig({ ...CONFIG_ENV, ASSETSTREAM_LINEAGE_TTL_MS: '20000' }, []).config
-    const processor = await started(fake, { config: ttl, now: () => now })
+    const processor = await started(fake.kafka, { config: ttl, now: () => now })
     fake.consumer.emit(EVENTS.GROUP_JOIN, {
       payload: { memberId: 'm1', memberAssignment: { in: [0] } },
     })
@@ -387,7 +383,7 @@ describe('the processor without a broker', () => {
 
   it('fails, unready and not alive, when the consumer crashes for good; ready again after a restartable crash once it rejoins', async () => {
     const fake = fakeKafka()
-    const processor = await started(fake)
+    const processor = await started(fake.kafka)
     expect(processor.notReady()).toBe('not in the consumer group yet')
     fake.consumer.emit(EVENTS.GROUP_JOIN, {
       payload: { memberId: 'm1', memberAssignment: { in: [] } },
