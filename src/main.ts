@@ -47,7 +47,8 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   try {
     return await command.run(rest, io)
   } catch (e) {
-    const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    const code = (e as { code?: unknown } | null)?.code // a Kafka client's error code is a number
+    const usage = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')
     if (usage) {
       io.stderr.write(`assetstream ${name}: ${(e as Error).message}\n\n${command.help}`)
       return 2

@@ -4,6 +4,8 @@
  */
 // First: replaces kafkajs's read_committed filter before kafkajs loads (see the module).
 import './read-committed-fix.js'
+// Second: replaces kafkajs's producer retry path (leader moves lost and duplicated records).
+import './send-messages-fix.js'
 import kafkajs from 'kafkajs'
 import type { Kafka, KafkaConfig, LogEntry, logLevel as LogLevelEnum } from 'kafkajs'
 import type { Logger } from '../logger.js'

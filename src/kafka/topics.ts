@@ -1,4 +1,5 @@
 /** Creating and checking the topics the processor needs (SPEC §3–5). */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AssetstreamError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Admin } from './kafkajs.js'
@@ -38,7 +39,7 @@ export async function defaultReplicationFactor(admin: Admin): Promise<number> {
 export async function ensureTopics(
   admin: Admin,
   specs: readonly TopicSpec[],
-  options: { create: boolean; replicationFactor: number | undefined },
+  options: { create: boolean; replicationFactor: number | undefined; leaderTimeoutMs?: number },
   logger: Logger,
 ): Promise<void> {
   const counts = await partitionCounts(
@@ -58,22 +59,20 @@ export async function ensureTopics(
   }
   if (problems.length === 0 && missing.length > 0) {
     const replicationFactor = options.replicationFactor ?? (await defaultReplicationFactor(admin))
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({
-        topic: s.topic,
-        numPartitions: s.partitions,
-        replicationFactor,
-        configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    })
-    // Another instance may have created some at the same time: check they all exist now.
-    const after = await partitionCounts(
+    await createTopics(admin, missing, replicationFactor)
+    // On a cluster, the brokers learn of a new topic one by one: wait until every partition of
+    // every topic has a leader (this also covers topics another instance created at the same time).
+    const unready = await awaitLeaders(
       admin,
       missing.map((s) => s.topic),
+      options.leaderTimeoutMs ?? LEADER_TIMEOUT_MS,
     )
-    for (const s of missing)
-      if (!after.has(s.topic)) problems.push(`could not create topic ${s.topic}`)
+    if (unready.length > 0)
+      throw new AssetstreamError(
+        'broker_unavailable',
+        `created topics without a leader for every partition yet: ${unready.join(', ')}`,
+        { retriable: true },
+      )
     logger.info({ topics: missing.map((s) => s.topic), replicationFactor }, 'created topics')
   }
   if (problems.length > 0) {
@@ -82,5 +81,66 @@ export async function ensureTopics(
       `topic problems:\n  - ${problems.join('\n  - ')}`,
       { problems },
     )
+  }
+}
+
+/** How long topic creation waits for the new topics' leaders. */
+const LEADER_TIMEOUT_MS = 30_000
+
+/** Kafka's TOPIC_ALREADY_EXISTS: another instance created it first. */
+const alreadyExists = (e: unknown): boolean => {
+  const errors = (e as { errors?: unknown } | null)?.errors
+  return (
+    Array.isArray(errors) &&
+    errors.every((x) => (x as { type?: string } | null)?.type === 'TOPIC_ALREADY_EXISTS')
+  )
+}
+
+async function createTopics(
+  admin: Admin,
+  specs: readonly TopicSpec[],
+  replicationFactor: number,
+): Promise<void> {
+  try {
+    await admin.createTopics({
+      waitForLeaders: false, // awaitLeaders below asks every broker, not only the controller
+      topics: specs.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor,
+        configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    })
+  } catch (e) {
+    if (!alreadyExists(e)) throw e
+  }
+}
+
+/**
+ * Waits until the metadata shows a leader for every partition of `topics`; returns the topics
+ * still without one at the deadline. Metadata errors while the brokers catch up
+ * (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE) count as not ready yet.
+ */
+export async function awaitLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  let unready = [...topics]
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: unready })
+      const led = new Set(
+        meta
+          .filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+          .map((t) => t.name),
+      )
+      unready = unready.filter((t) => !led.has(t))
+    } catch {
+      // not every broker knows the topics yet
+    }
+    if (unready.length === 0 || Date.now() + wait > deadline) return unready
+    await sleep(wait)
   }
 }
