@@ -40,8 +40,8 @@ const run = promisify(execFile)
 
 export const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
 /** Runs a stack command without blocking the test's own clients (its input producer goes on). */
-export async function stack(command: string): Promise<void> {
-  const { stdout, stderr } = await run('bash', [STACK, command])
+export async function stack(...command: string[]): Promise<void> {
+  const { stdout, stderr } = await run('bash', [STACK, ...command])
   process.stderr.write(stdout + stderr)
 }
 const KAFKA_LIB = fileURLToPath(new URL('../../.stack/kafka/lib/', import.meta.url))

@@ -23,7 +23,9 @@ import {
 } from '../../src/kafka/kafkajs.js'
 import { createLogger } from '../../src/logger.js'
 
-export const BROKERS = [process.env.ASSETSTREAM_TEST_BROKERS ?? '127.0.0.1:9092']
+export const BROKERS = (process.env.ASSETSTREAM_TEST_BROKERS ?? '127.0.0.1:9092').split(',')
+/** Replication factor of the topics the tests and their processors create (3 on the cluster). */
+export const REPLICATION_FACTOR = Number(process.env.ASSETSTREAM_TEST_REPLICATION_FACTOR ?? '1')
 export const REGISTRY_URL =
   process.env.ASSETSTREAM_TEST_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname
@@ -112,7 +114,7 @@ export async function createTopic(topic: string, partitions: number): Promise<vo
   await withAdmin((admin) =>
     admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: partitions, replicationFactor: REPLICATION_FACTOR }],
     }),
   )
 }
@@ -298,7 +300,7 @@ export class ProcessorProcess {
         ASSETSTREAM_TOPIC_PREFIX: n.prefix,
         ASSETSTREAM_GROUP_ID: n.group,
         ASSETSTREAM_LOG_LEVEL: 'info',
-        ASSETSTREAM_REPLICATION_FACTOR: '1',
+        ASSETSTREAM_REPLICATION_FACTOR: String(REPLICATION_FACTOR),
         ASSETSTREAM_METRICS_PORT: '0', // several instances at once: each takes a free port
         ...extraEnv,
       },
