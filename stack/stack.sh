@@ -432,7 +432,8 @@ start_cluster_node() { # $1 node; waits until ready
   ensure_kafka_artifacts_idle
   cid="$(cluster_id)"
   render_cluster_config "$name"
-  [[ -f "$dir/node.log" ]] && mv -f "$dir/node.log" "$dir/node.log.prev"
+  # fresh log per start (readiness greps it); every earlier start's log goes on in node.history.log
+  [[ -f "$dir/node.log" ]] && cat "$dir/node.log" >> "$dir/node.history.log"
   : > "$dir/node.log"
   format_cluster_node_if_needed "$name" "$cid"
   local opts heap
@@ -496,7 +497,7 @@ cluster_down() {
     else stop_registry; fi
     rm -f "$C_REG_MARK"
   fi
-  for n in controller "${C_BROKERS[@]}"; do rm -rf "${C_DIR:?}/$n/data"; done
+  for n in controller "${C_BROKERS[@]}"; do rm -rf "${C_DIR:?}/$n/data" "${C_DIR:?}/$n/node.history.log"; done
   rm -f "$C_ID_FILE"
   log "cluster down (cluster data wiped)"
 }

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Guarantee } from '../../src/config/config.js'
 import { runFaultScenario, stack, type Scenario } from '../integration/faults.js'
-import { waitFor } from '../integration/support.js'
+import { waitFor, withAdmin } from '../integration/support.js'
 import { awaitInSync, busiestBroker, coordinatorOf, rollingRestart } from './cluster.js'
 
 const MODES: Guarantee[] = ['exactly-once', 'at-least-once']
@@ -149,7 +149,15 @@ describe.each(MODES)('%s on a three-broker cluster', (guarantee) => {
       during: async (s) => {
         const [a, b] = [s.start(), s.start()]
         await Promise.all([a.started(), b.started()])
-        for (const p of [a, b]) expect(p.logs).not.toMatch(/"level":50/)
+        // Every topic they created is replicated three times, every partition with a leader.
+        const created = [...s.n.eventTopics, s.n.dlq, `${s.n.group}-lineage-changelog`]
+        const { topics } = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: created }))
+        expect(topics.map((t) => t.name).sort()).toEqual(created.sort())
+        for (const t of topics)
+          for (const partition of t.partitions) {
+            expect(partition.replicas, `${t.name}/${partition.partitionId}`).toHaveLength(3)
+            expect(partition.leader).toBeGreaterThan(0)
+          }
         return [a, b]
       },
     })

@@ -299,7 +299,7 @@ export class ProcessorProcess {
         ASSETSTREAM_INPUT_TOPIC: n.input,
         ASSETSTREAM_TOPIC_PREFIX: n.prefix,
         ASSETSTREAM_GROUP_ID: n.group,
-        ASSETSTREAM_LOG_LEVEL: 'info',
+        ASSETSTREAM_LOG_LEVEL: process.env.ASSETSTREAM_TEST_LOG_LEVEL ?? 'info',
         ASSETSTREAM_REPLICATION_FACTOR: String(REPLICATION_FACTOR),
         ASSETSTREAM_METRICS_PORT: '0', // several instances at once: each takes a free port
         ...extraEnv,

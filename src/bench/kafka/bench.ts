@@ -47,6 +47,7 @@ import { formatProfile, loadProfile, summarizeProfile, type ProfileSummary } fro
 import {
   Child,
   fetchStatus,
+  IdSet,
   fetchText,
   linearRegression,
   metricSum,
@@ -65,6 +66,12 @@ const PACED_PRODUCER = fileURLToPath(new URL('./paced-producer.js', import.meta.
 /** Milliseconds since the epoch, sub-millisecond, the same clock in every thread. */
 const absoluteNow = (): number => performance.timeOrigin + performance.now()
 const DEFAULT_BROKERS = '127.0.0.1:9092'
+/** The three-broker cluster of `stack/stack.sh cluster-up` (`--cluster`). */
+const CLUSTER_BROKERS = '127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094'
+/** Seconds after each failover (kill -9 of a leader) left out of the steady-state latency. */
+const FAILOVER_WINDOW_S = 60
+/** Seconds a killed broker stays down. */
+const FAILOVER_DOWN_S = 20
 const DEFAULT_REGISTRY = 'http://127.0.0.1:8081/apis/ccompat/v7'
 const PARTITIONS = 4
 const POLL_MS = 100
@@ -99,8 +106,13 @@ when missing and possible, else its figure is null).
                         overhead is in those figures)
   --ref-cli PATH        also run another build's CLI (e.g. one without a change), right after
                         each at-least-once / exactly-once run: a before/after in the same run
+  --cluster             on the three-broker cluster (stack/stack.sh cluster-up, started when down;
+                        topics at replication factor 3) instead of the single broker
+  --failover-every S    paced run: kill -9 the broker leading most of its partitions every S seconds,
+                        restart it ${FAILOVER_DOWN_S} s later (needs --cluster); the latency outside the ${FAILOVER_WINDOW_S} s
+                        after each is reported apart, and every event derive expects is looked for
   --seed N              workload seed (default 1)
-  --brokers LIST        default ${DEFAULT_BROKERS}
+  --brokers LIST        default ${DEFAULT_BROKERS} (${CLUSTER_BROKERS} with --cluster)
   --registry-url URL    default ${DEFAULT_REGISTRY}
   --out FILE            results (default bench/results/latest.json)
   --keep-topics         leave the run's topics, groups and subjects
@@ -136,6 +148,19 @@ interface Options {
   readonly out: string
   readonly keepTopics: boolean
   readonly refCli: string | undefined
+  readonly cluster: boolean
+  readonly failoverEvery: number
+}
+
+function failoverEvery(text: string | undefined, cluster: boolean): number {
+  if (text === undefined) return 0
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < FAILOVER_WINDOW_S)
+    throw new Error(
+      `--failover-every must be an integer ≥ ${FAILOVER_WINDOW_S}, got ${JSON.stringify(text)}`,
+    )
+  if (!cluster) throw new Error('--failover-every needs --cluster')
+  return n
 }
 
 function parseOptions(): Options | undefined {
@@ -155,6 +180,8 @@ function parseOptions(): Options | undefined {
       out: { type: 'string' },
       'keep-topics': { type: 'boolean' },
       'ref-cli': { type: 'string' },
+      cluster: { type: 'boolean' },
+      'failover-every': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -190,11 +217,13 @@ function parseOptions(): Options | undefined {
     only: only as Set<Pipeline | 'soak'>,
     profile: values.profile === true,
     seed: int('seed', values.seed, 1),
-    brokers: values.brokers ?? DEFAULT_BROKERS,
+    brokers: values.brokers ?? (values.cluster === true ? CLUSTER_BROKERS : DEFAULT_BROKERS),
     registryUrl: values['registry-url'] ?? DEFAULT_REGISTRY,
     out: values.out ?? join(ROOT, 'bench/results/latest.json'),
     keepTopics: values['keep-topics'] === true,
     refCli: values['ref-cli'],
+    cluster: values.cluster === true,
+    failoverEvery: failoverEvery(values['failover-every'], values.cluster === true),
   }
 }
 
@@ -221,14 +250,20 @@ function machine() {
   }
 }
 
+const STACK = join(ROOT, 'stack/stack.sh')
+
 function ensureStack(options: Options): void {
-  if (options.brokers !== DEFAULT_BROKERS || options.registryUrl !== DEFAULT_REGISTRY) return
-  const stack = join(ROOT, 'stack/stack.sh')
-  if (spawnSync('bash', [stack, 'status'], { stdio: 'ignore' }).status === 0) return
-  log('the local stack is down: bash stack/stack.sh up')
-  const up = spawnSync('bash', [stack, 'up'], { stdio: ['ignore', 'inherit', 'inherit'] })
-  if (up.status !== 0) throw new Error('bash stack/stack.sh up failed')
+  const [status, up] = options.cluster ? ['cluster-status', 'cluster-up'] : ['status', 'up']
+  const brokers = options.cluster ? CLUSTER_BROKERS : DEFAULT_BROKERS
+  if (options.brokers !== brokers || options.registryUrl !== DEFAULT_REGISTRY) return
+  if (spawnSync('bash', [STACK, status], { stdio: 'ignore' }).status === 0) return
+  log(`the local stack is down: bash stack/stack.sh ${up}`)
+  const r = spawnSync('bash', [STACK, up], { stdio: ['ignore', 'inherit', 'inherit'] })
+  if (r.status !== 0) throw new Error(`bash stack/stack.sh ${up} failed`)
 }
+
+/** Replication factor of the topics the benchmark and its processors create. */
+const replicationOf = (options: Options): number => (options.cluster ? 3 : 1)
 
 /** kcat's path, installing the Debian package when missing and possible; undefined otherwise. */
 function ensureKcat(): { path: string | undefined; note: string } {
@@ -446,7 +481,7 @@ function processorEnv(
     ASSETSTREAM_INPUT_TOPIC: input,
     ASSETSTREAM_TOPIC_PREFIX: prefix,
     ASSETSTREAM_DLQ_TOPIC: `${prefix}dlq`,
-    ASSETSTREAM_REPLICATION_FACTOR: '1',
+    ASSETSTREAM_REPLICATION_FACTOR: String(replicationOf(ctx.options)),
     ASSETSTREAM_METRICS_PORT: '0',
     ASSETSTREAM_LOG_LEVEL: 'info',
     ...extra,
@@ -559,7 +594,13 @@ async function measureThroughput(
   if (pipeline === 'kcat' || pipeline === 'passthrough')
     await ctx.admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic: outTopic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+      topics: [
+        {
+          topic: outTopic,
+          numPartitions: PARTITIONS,
+          replicationFactor: replicationOf(ctx.options),
+        },
+      ],
     })
   log(`${LABEL[pipeline]}: starting (round ${round_ + 1})`)
   const t0 = performance.now()
@@ -761,6 +802,14 @@ interface SoakRun {
   readonly bench_loop_delay_p99_ms?: number
   readonly bench_loop_delay_max_ms?: number
   readonly rss_samples?: readonly [number, number][]
+  /** --failover-every: each kill -9 of a leader (seconds into the run, broker id). */
+  readonly failovers?: readonly { readonly at_s: number; readonly broker: number }[]
+  /** Over the run after the warm-up, without the FAILOVER_WINDOW_S after each failover. */
+  readonly latency_steady?: LatencySummary | null
+  /** Every event derive expects from the messages sent, looked for among those read. */
+  readonly events_expected?: number
+  readonly events_distinct?: number
+  readonly events_missing?: number
 }
 
 const LATENCY_WARMUP_S = 10
@@ -775,7 +824,9 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
   const ttl = options.soakLineageTtlMs
   await ctx.admin.createTopics({
     waitForLeaders: true,
-    topics: [{ topic: input, numPartitions: PARTITIONS, replicationFactor: 1 }],
+    topics: [
+      { topic: input, numPartitions: PARTITIONS, replicationFactor: replicationOf(ctx.options) },
+    ],
   })
   log(`paced run: ${fmt(rate)} msgs/s for ${seconds} s (latency, then soak)`)
   const args = [...DEPLOYMENT_NODE_FLAGS, CLI, 'run']
@@ -794,6 +845,14 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
   const sent = new Map<string, number>()
   const windowLat = new Samples()
   const soakLat = new Samples()
+  const steadyLat = new Samples()
+  const seenIds = new IdSet()
+  const failovers: { at_s: number; broker: number }[] = []
+  const inFailoverWindow = (sentS: number): boolean =>
+    options.failoverEvery > 0 &&
+    sentS >= options.failoverEvery &&
+    sentS % options.failoverEvery < FAILOVER_WINDOW_S
+  let failing: Promise<void> = Promise.resolve()
   let eventsSeen = 0
   let unmatched = 0
   const rss: [number, number][] = []
@@ -825,6 +884,9 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
         const now = absoluteNow()
         for (const m of batch.messages) {
           eventsSeen++
+          const e = m.headers?.['assetstream.event.id']
+          const eventId = e === undefined ? undefined : (Array.isArray(e) ? e[0] : e)?.toString()
+          if (eventId !== undefined) seenIds.add(eventId)
           const h = m.headers?.['assetstream.source.message.id']
           const id = h === undefined ? undefined : (Array.isArray(h) ? h[0] : h)?.toString()
           const at = id === undefined ? undefined : sent.get(id)
@@ -836,6 +898,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
           const sentS = (at - t0) / 1000
           if (sentS >= LATENCY_WARMUP_S) {
             soakLat.push(lat)
+            if (!inFailoverWindow(sentS)) steadyLat.push(lat)
             if (sentS < LATENCY_WARMUP_S + options.latencySeconds) windowLat.push(lat)
           }
         }
@@ -846,7 +909,8 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
       if (Date.now() > until) throw new Error('the latency consumer did not join its group')
     await sleep(1_000) // its first fetch is out
 
-    const warmupS = Math.min(60, seconds / 3)
+    // The first 5 minutes of an hour-long soak, else a minute at most.
+    const warmupS = seconds >= 1800 ? 300 : Math.min(60, seconds / 3)
     const loopDelay = monitorEventLoopDelay({ resolution: 5 })
     // The producer runs in a worker thread: generating and sending never delays this thread,
     // which stamps the events as they arrive. It reports each request's ids and send time.
@@ -892,6 +956,13 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
             sent.delete(id)
           }
           const elapsed = (m.at - t0) / 1000
+          if (
+            options.failoverEvery > 0 &&
+            elapsed >= (failovers.length + 1) * options.failoverEvery
+          )
+            failing = failing.then(() =>
+              failover(ctx, [input, ...eventTopicsOf(prefix)], elapsed, failovers),
+            )
           if (elapsed >= nextLog) {
             nextLog += 60
             const last = rss[rss.length - 1]
@@ -920,6 +991,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
         })
     }
     await finished
+    await failing
     const cpu1 = [procCpuSeconds(child.pid) ?? 0, brokerCpuSeconds()]
     loopDelay.disable()
     clearInterval(sampler)
@@ -943,6 +1015,10 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
       lineageAfter.map(([, mb]) => mb),
     )
     const rssValues = rss.map(([, mb]) => mb)
+    const { expected, missing } = missingEvents(data, produced, seenIds)
+    log(
+      `paced run: ${fmt(expected)} events expected from the ${fmt(produced)} messages sent, ${fmt(seenIds.size)} distinct read, ${fmt(missing)} missing`,
+    )
     return {
       ok: true,
       rate_target: rate,
@@ -998,6 +1074,12 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
       bench_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 1),
       bench_loop_delay_max_ms: round(loopDelay.max / 1e6, 1),
       rss_samples: rss,
+      ...(options.failoverEvery > 0
+        ? { failovers, latency_steady: summarizeLatencies(steadyLat.values()) }
+        : {}),
+      events_expected: expected,
+      events_distinct: seenIds.size,
+      events_missing: missing,
     }
   } catch (e) {
     log(`paced run failed: ${(e as Error).message}`)
@@ -1014,6 +1096,62 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     await child.stop()
     ctx.children.delete(child)
   }
+}
+
+const eventTopicsOf = (prefix: string): string[] => EVENT_NAMES.map((e) => `${prefix}${e}`)
+
+/** Kills (-9) the broker leading most partitions of `topics`, and restarts it later. */
+async function failover(
+  ctx: RunContext,
+  topics: readonly string[],
+  elapsed: number,
+  failovers: { at_s: number; broker: number }[],
+): Promise<void> {
+  const { topics: meta } = await ctx.admin.fetchTopicMetadata({ topics: [...topics] })
+  const leads = new Map<number, number>()
+  for (const t of meta)
+    for (const p of t.partitions) leads.set(p.leader, (leads.get(p.leader) ?? 0) + 1)
+  const broker = [...leads].sort((a, b) => b[1] - a[1])[0]?.[0]
+  if (broker === undefined) return
+  failovers.push({ at_s: round(elapsed, 1), broker })
+  log(
+    `failover at ${Math.round(elapsed)} s: kill -9 of broker ${broker}, leading ${leads.get(broker)} partitions`,
+  )
+  spawnSync('bash', [STACK, 'cluster-kill', String(broker)], { stdio: 'ignore' })
+  await sleep(FAILOVER_DOWN_S * 1000)
+  const r = spawnSync('bash', [STACK, 'cluster-start', String(broker)], { stdio: 'ignore' })
+  if (r.status !== 0) throw new Error(`bash stack/stack.sh cluster-start ${broker} failed`)
+}
+
+/**
+ * How many events `derive` gives for the first `produced` messages of the paced producer's
+ * workload, and how many of them are not in `seen`. Lineage idle for a million messages is dropped
+ * as it goes (the workload's flow runs span a few hundred): an hour's stream derives in bounded
+ * memory, to the same events.
+ */
+function missingEvents(
+  data: PacedProducerData,
+  produced: number,
+  seen: IdSet,
+): { expected: number; missing: number } {
+  let i = 0
+  const store = new MemoryLineageStore(() => i)
+  let expected = 0
+  let missing = 0
+  const total = Math.ceil(data.rate * data.seconds)
+  for (const m of generateWorkload({ messages: total, seed: data.seed })) {
+    if (i >= produced) break
+    const d = decodeJson(JSON.stringify(m.value))
+    const o = d.ok ? processValue(d.value, store, { runContext: true }) : undefined
+    if (o?.ok === true)
+      for (const e of o.events) {
+        expected++
+        if (!seen.has(e.id)) missing++
+      }
+    if (++i % 100_000 === 0)
+      for (const k of store.idle(i - 1_000_000)) store.delete(k.flowRunId, k.taskRunId)
+  }
+  return { expected, missing }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1127,7 +1265,9 @@ async function main(): Promise<number> {
     if (pipelines.length > 0 || (options.only.has('soak') && options.rate === undefined)) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic: input, numPartitions: PARTITIONS, replicationFactor: 1 }],
+        topics: [
+          { topic: input, numPartitions: PARTITIONS, replicationFactor: replicationOf(options) },
+        ],
       })
       const tp = performance.now()
       await produceAll(kafka, input, workload.messages)
@@ -1296,6 +1436,13 @@ function report(
       `  processor: ${fmt(soak.processor_batches_per_s)} batches/s; CPU: processor ${fmt(soak.processor_cpu_cores, 2)} cores, broker ${fmt(soak.broker_cpu_cores, 2)} cores; benchmark event loop delay p99 ${fmt(soak.bench_loop_delay_p99_ms, 1)} ms`,
       `  RSS ${fmt(soak.rss_start_mb, 1)} → ${fmt(soak.rss_end_mb, 1)} MB (max ${fmt(soak.rss_max_mb, 1)}), growth ${fmt(soak.rss_growth_mb_per_min, 2)} MB/min after ${fmt(soak.rss_warmup_s, 0)} s; lineage ${fmt(soak.lineage_mb_end, 1)} MB at the end (${fmt(soak.lineage_growth_mb_per_min, 2)} MB/min, TTL ${fmt(soak.lineage_ttl_ms / 1000)} s)`,
       `  upstream task runs with no lineage: ${fmt(((soak.processor_unknown_upstreams ?? 0) * 1000) / Math.max(1, soak.messages_sent ?? 0), 3)} per 1,000 messages (derive on the throughput workload, no expiry: ${fmt(r.workload.unknown_upstreams_per_1000_messages, 3)})`,
+      `  events: ${fmt(soak.events_expected)} expected by derive, ${fmt(soak.events_distinct)} distinct read, ${fmt(soak.events_missing)} missing`,
+      ...(soak.failovers === undefined
+        ? []
+        : [
+            `  failovers (kill -9 of the busiest leader, restarted ${FAILOVER_DOWN_S} s later): ${soak.failovers.map((f) => `broker ${f.broker} at ${fmt(f.at_s, 0)} s`).join(', ')}`,
+            `  latency outside the ${FAILOVER_WINDOW_S} s after each failover: p50 ${fmt(soak.latency_steady?.p50_ms, 1)} ms, p99 ${fmt(soak.latency_steady?.p99_ms, 1)} ms, max ${fmt(soak.latency_steady?.max_ms, 1)} ms`,
+          ]),
     )
   }
   out.push('', 'targets')

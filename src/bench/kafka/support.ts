@@ -231,3 +231,62 @@ export async function fetchStatus(url: string, timeoutMs = 2_000): Promise<numbe
     return 0
   }
 }
+
+/**
+ * A set of event ids kept as 64-bit fingerprints (the ids' last 16 hex digits, hash-derived) in
+ * open addressing: a soak's millions of ids in tens of MB, where a Set of strings takes a GB.
+ */
+export class IdSet {
+  #hi = new Uint32Array(1 << 16)
+  #lo = new Uint32Array(1 << 16)
+  #used = new Uint8Array(1 << 16)
+  #size = 0
+
+  get size(): number {
+    return this.#size
+  }
+
+  static #fingerprint(id: string): [number, number] {
+    const hex = id.replace(/-/g, '').slice(-16)
+    return [parseInt(hex.slice(0, 8), 16) >>> 0, parseInt(hex.slice(8), 16) >>> 0]
+  }
+
+  #slot(hi: number, lo: number): number {
+    const mask = this.#used.length - 1
+    let i = (Math.imul(lo ^ hi, 0x9e3779b1) >>> 0) & mask
+    while (this.#used[i] === 1 && (this.#hi[i] !== hi || this.#lo[i] !== lo)) i = (i + 1) & mask
+    return i
+  }
+
+  /** Adds an id; false when it was there already. */
+  add(id: string): boolean {
+    const [hi, lo] = IdSet.#fingerprint(id)
+    const i = this.#slot(hi, lo)
+    if (this.#used[i] === 1) return false
+    this.#used[i] = 1
+    this.#hi[i] = hi
+    this.#lo[i] = lo
+    if (++this.#size * 2 > this.#used.length) this.#grow()
+    return true
+  }
+
+  has(id: string): boolean {
+    const [hi, lo] = IdSet.#fingerprint(id)
+    return this.#used[this.#slot(hi, lo)] === 1
+  }
+
+  #grow(): void {
+    const [hi, lo, used] = [this.#hi, this.#lo, this.#used]
+    const n = used.length * 2
+    this.#hi = new Uint32Array(n)
+    this.#lo = new Uint32Array(n)
+    this.#used = new Uint8Array(n)
+    for (let j = 0; j < used.length; j++)
+      if (used[j] === 1) {
+        const i = this.#slot(hi[j] as number, lo[j] as number)
+        this.#used[i] = 1
+        this.#hi[i] = hi[j] as number
+        this.#lo[i] = lo[j] as number
+      }
+  }
+}
