@@ -9,7 +9,7 @@ import { EventEncoder } from './codec/event-codec.js'
 import { Registry } from './codec/registry.js'
 import { eventTopic, eventTopics, type Config } from './config/config.js'
 import type { EventName } from './derive/types.js'
-import { AssetstreamError } from './errors.js'
+import { AssetstreamError, asAssetstreamError } from './errors.js'
 import { createKafka, isRetriable, type Admin, type Kafka } from './kafka/kafkajs.js'
 import { ensureTopics, partitionCounts } from './kafka/topics.js'
 import type { Logger } from './logger.js'
@@ -86,9 +86,14 @@ export async function connect(config: Config, logger: Logger): Promise<Connected
     openBroker(config, logger, deadline),
     withDeadline(deadline, () => registry.registerEventSchemas((e) => eventTopic(config, e))),
   ])
-  const problems = [broker, schemas].flatMap((r) =>
-    r.status === 'rejected' ? [r.reason as AssetstreamError] : [],
-  )
+  const problems = [
+    broker.status === 'rejected'
+      ? asAssetstreamError(broker.reason, 'broker_unavailable', 'Kafka')
+      : undefined,
+    schemas.status === 'rejected'
+      ? asAssetstreamError(schemas.reason, 'registry_unavailable', 'schema registry')
+      : undefined,
+  ].filter((p) => p !== undefined)
   if (broker.status !== 'fulfilled' || schemas.status !== 'fulfilled') {
     if (broker.status === 'fulfilled') await broker.value.close().catch(() => undefined)
     const first = problems[0] as AssetstreamError

@@ -73,3 +73,13 @@ export class AssetstreamError extends Error {
 
 export const isInputErrorCode = (code: string): code is InputErrorCode =>
   (INPUT_ERROR_CODES as readonly string[]).includes(code)
+
+/**
+ * `e` as an AssetstreamError: itself, or wrapped with `code` and `what` before its message (a
+ * client library's rejection, or a bug), so every failure reported carries a code.
+ */
+export function asAssetstreamError(e: unknown, code: ErrorCode, what: string): AssetstreamError {
+  if (e instanceof AssetstreamError) return e
+  const message = e instanceof Error ? e.message : String(e)
+  return new AssetstreamError(code, `${what}: ${message}`, { cause: e })
+}

@@ -5,7 +5,7 @@ import { RUN_HELP, runProcessor } from './commands/run.js'
 import { SCHEMAS_HELP, runSchemas } from './commands/schemas.js'
 import { TAIL_HELP, runTail } from './commands/tail.js'
 import { TOPICS_HELP, runTopics } from './commands/topics.js'
-import { AssetstreamError } from './errors.js'
+import { AssetstreamError, asAssetstreamError } from './errors.js'
 
 const HELP = `Usage: assetstream <command> [options]
 
@@ -53,11 +53,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       io.stderr.write(`assetstream ${name}: ${(e as Error).message}\n\n${command.help}`)
       return 2
     }
-    if (e instanceof AssetstreamError) {
-      io.stderr.write(`assetstream ${name}: [${e.code}] ${e.message}\n`)
-      return e.code === 'invalid_config' || e.code === 'usage' ? 2 : 1
-    }
-    io.stderr.write(`assetstream ${name}: ${(e as Error).stack ?? String(e)}\n`)
-    return 1
+    // Anything else is a bug: reported with its code, and its stack for the report.
+    const err = asAssetstreamError(e, 'internal_error', 'unexpected failure')
+    io.stderr.write(`assetstream ${name}: [${err.code}] ${err.message}\n`)
+    if (!(e instanceof AssetstreamError) && e instanceof Error && e.stack !== undefined)
+      io.stderr.write(`${e.stack}\n`)
+    return err.code === 'invalid_config' || err.code === 'usage' ? 2 : 1
   }
 }

@@ -29,12 +29,35 @@ export { CompressionTypes, ConfigResourceTypes, Partitioners }
 export const isRetriable = (e: unknown): boolean =>
   (e as { retriable?: boolean } | null)?.retriable === true
 
+/**
+ * kafkajs logs at ERROR what it retries itself: an error answer or a refused connection (the
+ * Connection, BrokerPool and RequestQueue namespaces), a failed attempt of a retried call (an
+ * entry with `retryCount` or `retryTime`), a group it rejoins, and a consumer crash it may restart. Those are warnings: whatever does
+ * fail for good reaches assetstream's own code, which reports it (a consumer that will not
+ * restart: "consumer crashed and will not restart", error).
+ */
+const RETRIED_NAMESPACES = new Set(['Connection', 'BrokerPool', 'RequestQueue'])
+export function kafkajsLevel(
+  level: LogLevelEnum,
+  namespace: string,
+  log: { readonly message: string; readonly retryCount?: unknown; readonly retryTime?: unknown },
+): LogLevelEnum {
+  if (level !== logLevel.ERROR) return level
+  const retried =
+    RETRIED_NAMESPACES.has(namespace) ||
+    log.retryCount !== undefined ||
+    log.retryTime !== undefined ||
+    (namespace === 'Consumer' && log.message.startsWith('Crash:')) ||
+    (namespace === 'Runner' && log.message.includes('re-joining'))
+  return retried ? logLevel.WARN : level
+}
+
 function logCreator(root: Logger) {
   return (_level: LogLevelEnum) =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _t, logger: _l, ...extra } = log
       const child = { module: 'kafkajs', namespace, ...extra }
-      switch (level) {
+      switch (kafkajsLevel(level, namespace, log)) {
         case logLevel.ERROR:
           root.error(child, message)
           break

@@ -810,6 +810,8 @@ interface SoakRun {
   readonly events_expected?: number
   readonly events_distinct?: number
   readonly events_missing?: number
+  /** Distinct ids read that derive does not expect (an event derived without its lineage). */
+  readonly events_unexpected?: number
 }
 
 const LATENCY_WARMUP_S = 10
@@ -853,6 +855,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     sentS >= options.failoverEvery &&
     sentS % options.failoverEvery < FAILOVER_WINDOW_S
   let failing: Promise<void> = Promise.resolve()
+  let scheduled = 0 // failovers started
   let eventsSeen = 0
   let unmatched = 0
   const rss: [number, number][] = []
@@ -956,13 +959,12 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
             sent.delete(id)
           }
           const elapsed = (m.at - t0) / 1000
-          if (
-            options.failoverEvery > 0 &&
-            elapsed >= (failovers.length + 1) * options.failoverEvery
-          )
+          if (options.failoverEvery > 0 && elapsed >= (scheduled + 1) * options.failoverEvery) {
+            scheduled++
             failing = failing.then(() =>
               failover(ctx, [input, ...eventTopicsOf(prefix)], elapsed, failovers),
             )
+          }
           if (elapsed >= nextLog) {
             nextLog += 60
             const last = rss[rss.length - 1]
@@ -1080,6 +1082,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
       events_expected: expected,
       events_distinct: seenIds.size,
       events_missing: missing,
+      events_unexpected: seenIds.size - (expected - missing),
     }
   } catch (e) {
     log(`paced run failed: ${(e as Error).message}`)
@@ -1436,7 +1439,7 @@ function report(
       `  processor: ${fmt(soak.processor_batches_per_s)} batches/s; CPU: processor ${fmt(soak.processor_cpu_cores, 2)} cores, broker ${fmt(soak.broker_cpu_cores, 2)} cores; benchmark event loop delay p99 ${fmt(soak.bench_loop_delay_p99_ms, 1)} ms`,
       `  RSS ${fmt(soak.rss_start_mb, 1)} → ${fmt(soak.rss_end_mb, 1)} MB (max ${fmt(soak.rss_max_mb, 1)}), growth ${fmt(soak.rss_growth_mb_per_min, 2)} MB/min after ${fmt(soak.rss_warmup_s, 0)} s; lineage ${fmt(soak.lineage_mb_end, 1)} MB at the end (${fmt(soak.lineage_growth_mb_per_min, 2)} MB/min, TTL ${fmt(soak.lineage_ttl_ms / 1000)} s)`,
       `  upstream task runs with no lineage: ${fmt(((soak.processor_unknown_upstreams ?? 0) * 1000) / Math.max(1, soak.messages_sent ?? 0), 3)} per 1,000 messages (derive on the throughput workload, no expiry: ${fmt(r.workload.unknown_upstreams_per_1000_messages, 3)})`,
-      `  events: ${fmt(soak.events_expected)} expected by derive, ${fmt(soak.events_distinct)} distinct read, ${fmt(soak.events_missing)} missing`,
+      `  events: ${fmt(soak.events_expected)} expected by derive, ${fmt(soak.events_distinct)} distinct read, ${fmt(soak.events_missing)} missing, ${fmt(soak.events_unexpected)} unexpected`,
       ...(soak.failovers === undefined
         ? []
         : [

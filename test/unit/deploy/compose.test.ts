@@ -339,8 +339,9 @@ function imageProblems(c: Compose, dockerfile: string, dockerignore: string): st
   if (!final) return [...problems, 'the Dockerfile has no stage']
   if (isObj(build) && build.target !== undefined && build.target !== final.name)
     problems.push(`${APP} builds stage ${JSON.stringify(build.target)}, not the final one`)
-  if (!/^node:20[.\d]*-/.test(final.from))
-    problems.push(`final stage is ${final.from}, not node:20`)
+  for (const stage of stages)
+    if (!/^node:24[.\d]*-/.test(stage.from))
+      problems.push(`a stage is built on ${stage.from}, not node:24 (the active LTS)`)
   const layout = finalStageLayout(final)
   if (JSON.stringify(layout.entrypoint) !== JSON.stringify(['node', 'dist/cli.js']))
     problems.push(`ENTRYPOINT is ${JSON.stringify(layout.entrypoint)}`)
@@ -369,6 +370,9 @@ function imageProblems(c: Compose, dockerfile: string, dockerignore: string): st
   const ci = buildRuns.findIndex((i) => /\bnpm ci\b/.test(i.args))
   const built = buildRuns.findIndex((i) => i.args.includes('npm run build'))
   if (ci < 0 || built < ci) problems.push('no build stage runs npm ci then npm run build')
+  // The image carries the processor: the benchmark and the demo stay out of it.
+  if (!buildRuns.some((i) => /rm -rf dist\/bench dist\/demo/.test(i.args)))
+    problems.push('the build stage leaves dist/bench and dist/demo in the image')
 
   const ignored = dockerignore
     .split('\n')
