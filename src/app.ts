@@ -23,22 +23,29 @@ export interface Connected {
   close(): Promise<void>
 }
 
-/** Retries `fn` on retriable errors until the deadline; the last error is thrown. */
-async function withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+/** Retries `fn` on the errors `retry` accepts until the deadline; the last error is thrown. */
+async function withDeadline<T>(
+  deadline: number,
+  fn: () => Promise<T>,
+  retry: (e: unknown) => boolean = isRetriable,
+): Promise<T> {
   for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
     try {
       return await fn()
     } catch (e) {
-      if (!isRetriable(e) || Date.now() + wait > deadline) throw e
-      await sleep(wait)
+      const left = deadline - Date.now()
+      if (!retry(e) || left <= 0) throw e
+      await sleep(Math.min(wait, left)) // a last try at the deadline
     }
   }
 }
 
 /**
  * Connects to the broker within the start-up deadline. The check goes through an admin client of
- * few connection attempts, so a wrong address fails fast; the admin returned for the run keeps
- * kafkajs's usual retries (a restore must ride out a leader moving).
+ * few connection attempts, tried again until the deadline whatever the failure (kafkajs calls a
+ * refused connection final once its own retries are spent), and quiet: the one error reported
+ * at the deadline says what failed. The admin returned for the run keeps kafkajs's usual retries
+ * (a restore must ride out a leader moving).
  */
 async function openBroker(
   config: Config,
@@ -46,12 +53,17 @@ async function openBroker(
   deadline: number,
 ): Promise<BrokerConnection> {
   const client = { brokers: config.brokers, clientId: config.clientId }
-  const probe = createKafka({ ...client, retries: 1 }, logger).admin()
+  const quiet = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' })
+  const probe = createKafka({ ...client, retries: 1 }, quiet).admin()
   try {
-    await withDeadline(deadline, async () => {
-      await probe.connect()
-      await probe.describeCluster()
-    })
+    await withDeadline(
+      deadline,
+      async () => {
+        await probe.connect()
+        await probe.describeCluster()
+      },
+      () => true,
+    )
   } catch (e) {
     throw new AssetstreamError(
       'broker_unavailable',

@@ -100,7 +100,15 @@ interface Plan {
   readonly startAt: Offsets
 }
 
-async function plan(admin: Admin, config: Config, values: OptionValues): Promise<Plan> {
+/** Where the replay starts, as the command line says: checked before anything connects. */
+interface Start {
+  /** --from, as Unix ms. */
+  readonly fromMs?: number
+  readonly offsets?: Offsets
+  readonly warmupMs: number | undefined
+}
+
+export function parseStart(values: OptionValues): Start {
   const from = lastString(values, 'from')
   const offsets = lastString(values, 'offsets')
   const warmupText = lastString(values, 'warmup-ms')
@@ -115,19 +123,25 @@ async function plan(admin: Admin, config: Config, values: OptionValues): Promise
       )
     warmupMs = Number(warmupText)
   }
+  if (offsets !== undefined) return { offsets: parseOffsets(offsets), warmupMs }
+  const micros = parseRfc3339(from as string)
+  if (micros === undefined)
+    throw new AssetstreamError(
+      'usage',
+      `--from: expected an RFC 3339 date-time, got ${JSON.stringify(from)}`,
+    )
+  return { fromMs: Math.floor(micros / 1000), warmupMs }
+}
+
+async function plan(admin: Admin, config: Config, start: Start): Promise<Plan> {
+  const { warmupMs } = start
   const topicOffsets = await admin.fetchTopicOffsets(config.inputTopic)
   const ends: Offsets = new Map(topicOffsets.map((o) => [o.partition, BigInt(o.high)]))
   const lows: Offsets = new Map(topicOffsets.map((o) => [o.partition, BigInt(o.low)]))
   let emitFrom: Offsets
   let startAt: Offsets
-  if (from !== undefined) {
-    const micros = parseRfc3339(from)
-    if (micros === undefined)
-      throw new AssetstreamError(
-        'usage',
-        `--from: expected an RFC 3339 date-time, got ${JSON.stringify(from)}`,
-      )
-    const ms = Math.floor(micros / 1000)
+  if (start.fromMs !== undefined) {
+    const ms = start.fromMs
     emitFrom = await offsetsAt(admin, config.inputTopic, ms, ends)
     startAt = await offsetsAt(
       admin,
@@ -136,7 +150,7 @@ async function plan(admin: Admin, config: Config, values: OptionValues): Promise
       ends,
     )
   } else {
-    const given = parseOffsets(offsets as string)
+    const given = start.offsets ?? new Map<number, bigint>()
     for (const p of given.keys())
       if (!ends.has(p))
         throw new AssetstreamError('usage', `--offsets: ${config.inputTopic} has no partition ${p}`)
@@ -265,10 +279,11 @@ export async function runReplay(argv: readonly string[], io: CommandIo): Promise
   const { config, values, positionals } = cl
   if (positionals.length > 0)
     throw new AssetstreamError('usage', `unexpected arguments: ${positionals.join(' ')}`)
+  const start = parseStart(values) // a usage error before anything connects or registers
   const logger = createLogger(config.logLevel)
   const app = await connect(config, logger)
   try {
-    const p = await plan(app.admin, config, values)
+    const p = await plan(app.admin, config, start)
     if (values['reset-group'] === true) return await resetGroup(app.admin, config, p.emitFrom, io)
     const named = lastString(values, 'replay-group')
     const replayGroup = named ?? `${config.groupId}.replay.${Date.now()}`

@@ -143,6 +143,27 @@ describe('assetstream run: configuration errors', () => {
   })
 })
 
+describe('start-up failures', () => {
+  it('replay checks its own options before it connects: a usage error, broker or not', () => {
+    const r = cli(['replay', '--from', 'not-a-time', '--brokers', '127.0.0.1:1'])
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim()).toBe(
+      'assetstream replay: [usage] --from: expected an RFC 3339 date-time, got "not-a-time"',
+    )
+  })
+
+  it('an unreachable broker is tried for --startup-timeout-ms, then one clear line', () => {
+    const started = Date.now()
+    const r = cli(['tail', '--brokers', '127.0.0.1:1', '--startup-timeout-ms', '3000'])
+    const took = Date.now() - started
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'assetstream tail: [broker_unavailable] Kafka at 127.0.0.1:1 cannot be reached: Connection error: connect ECONNREFUSED 127.0.0.1:1',
+    ])
+    expect(took).toBeGreaterThanOrEqual(3_000) // it kept trying (kafkajs alone gave up in ~1 s)
+  })
+})
+
 describe('every command has its own --help', () => {
   it.each(['run', 'derive', 'replay', 'tail', 'topics', 'schemas'])('%s', (command) => {
     expect(cli(['--help']).stdout).toMatch(new RegExp(`^  ${command} `, 'm'))
