@@ -54,8 +54,18 @@ class DemoError extends Error {}
 const say = (line = ''): void => {
   process.stdout.write(`${line}\n`)
 }
-const step = (title: string): void => say(`\n▶ ${title}`)
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+/** The steps so far, each with its own duration once the next one starts. */
+const steps: { title: string; started: number; ms?: number }[] = []
+const step = (title: string): void => {
+  const now = Date.now()
+  const last = steps.at(-1)
+  if (last !== undefined) last.ms = now - last.started
+  steps.push({ title, started: now })
+  say(`\n▶ ${title}`)
+}
+/** How long the current step has taken so far. */
+const stepTime = (): string => seconds(Date.now() - (steps.at(-1)?.started ?? Date.now()))
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
 
 // ---------------------------------------------------------------------------------------------
@@ -530,6 +540,18 @@ function printSummary(viewer: Viewer, expected: Expected): string[] {
   return problems
 }
 
+/** The settings that name this run's topics and group, as flags (and the non-default peers). */
+function lookSettings(config: Config): string {
+  const flags = [
+    `--input-topic ${config.inputTopic}`,
+    `--topic-prefix ${config.topicPrefix}`,
+    `--group-id ${config.groupId}`,
+  ]
+  if (!isLocalStack(config))
+    flags.push(`--brokers ${config.brokers.join(',')}`, `--registry-url ${config.registryUrl}`)
+  return flags.join(' ')
+}
+
 /** Runs the demo; true when everything `derive` expects arrived and the processor stopped cleanly. */
 async function demo(): Promise<boolean> {
   const started = Date.now()
@@ -566,7 +588,7 @@ async function demo(): Promise<boolean> {
   try {
     const outputs = [...EVENT_NAMES.map((e) => eventTopic(config, e)), config.dlqTopic]
     await waitForTopics(config, outputs, processor)
-    say(`  it registered its schemas and created its topics (${seconds(Date.now() - started)})`)
+    say(`  it registered its schemas and created its topics (${stepTime()})`)
 
     const expected = expectedOutcome(SAMPLE_FLOW, config.runContext)
     step(`producing flow run ${FLOW_RUN.name} of flow ${FLOW_RUN.flow_name}`)
@@ -594,11 +616,15 @@ async function demo(): Promise<boolean> {
     if (how === 'killed' || (how === 'stopped' && exit.code !== 0))
       problems.push(`the processor did not stop cleanly (${how}, ${describeExit(exit)})`)
   }
-  if (isLocalStack(config)) {
-    say('  the stack is still running, with the topics of this run to look at;')
-    say('  `bash stack/stack.sh down` stops it and wipes its data')
-  }
-  say(`  done in ${seconds(Date.now() - started)}`)
+  step('done')
+  for (const { title, ms } of steps.slice(0, -1)) say(`  ${seconds(ms ?? 0).padStart(7)}  ${title}`)
+  say(`  ${seconds(Date.now() - started).padStart(7)}  in all`)
+  const settings = lookSettings(config)
+  say('\n  the topics of this run, to look at:')
+  say(`    node dist/cli.js tail ${settings}`)
+  say(`    node dist/cli.js topics verify ${settings}`)
+  if (isLocalStack(config))
+    say('  the stack is still running; `bash stack/stack.sh down` stops it and wipes its data')
   return problems.length === 0
 }
 

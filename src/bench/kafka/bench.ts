@@ -998,12 +998,20 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     loopDelay.disable()
     clearInterval(sampler)
     sampler = undefined
+    // The backlog drains (up to a quarter of the run's length: a saturated machine falls behind),
+    // then the latency consumer reads on until no new event arrives for 3 s: every event the
+    // processor published is then counted before the expected ones are looked for.
     let backlog = produced
-    for (let until = Date.now() + 30_000; Date.now() < until; await sleep(200)) {
+    const drainS = Math.max(30, seconds / 4)
+    for (let until = Date.now() + drainS * 1000; Date.now() < until; await sleep(500)) {
       backlog = produced - (await committed(ctx.admin, group, input).catch(() => 0))
       if (backlog <= 0) break
     }
-    await sleep(1_000) // the consumer sees the last events
+    log(`paced run: backlog ${fmt(Math.max(0, backlog))} messages after the drain`)
+    for (let last = -1, until = Date.now() + 120_000; Date.now() < until; await sleep(3_000)) {
+      if (eventsSeen === last) break
+      last = eventsSeen
+    }
     const hwm = procStatusMb(child.pid, 'VmHWM')
     const metrics = await fetchText(`${base}/metrics`)
     const after = rss.filter(([t]) => t >= warmupS)
