@@ -2,7 +2,9 @@
 import { connect, ensureProcessorTopics } from '../app.js'
 import { loadConfig, settingsHelp } from '../config/config.js'
 import { AssetstreamError } from '../errors.js'
+import { createKafka } from '../kafka/kafkajs.js'
 import { Processor } from '../kafka/processor.js'
+import { Reachability } from '../kafka/reachability.js'
 import { createLogger } from '../logger.js'
 import { createPrometheusMetrics } from '../metrics/prometheus.js'
 import { startOpsServer } from '../metrics/server.js'
@@ -35,9 +37,17 @@ export async function runProcessor(argv: readonly string[], io: CommandIo): Prom
     // The lineage gauges are read on scrape, once the processor exists.
     const metrics = createPrometheusMetrics({ lineage: () => p.lineageSize() })
     const p = new Processor(config, { ...app, schemas: app.registry, logger, metrics })
+    // /readyz also asks the cluster itself every 2 s, on a quiet client of its own: 503 within
+    // about 5 s of the brokers going away, whatever the consumer has noticed.
+    const probe = createKafka(
+      { brokers: config.brokers, clientId: `${config.clientId}-readyz`, retries: 0 },
+      logger.child({}, { level: 'fatal' }),
+    ).admin()
+    const cluster = Reachability.ofAdmin(probe, { everyMs: 2_000, failures: 2 })
+    cluster.start()
     const ops = await startOpsServer(config.metricsHost, config.metricsPort, metrics.registry, {
       alive: () => p.alive(),
-      notReady: () => p.notReady(),
+      notReady: () => cluster.notReady() ?? p.notReady(),
     })
     const address = ops.address()
     const port = typeof address === 'object' && address !== null ? address.port : config.metricsPort
@@ -56,6 +66,8 @@ export async function runProcessor(argv: readonly string[], io: CommandIo): Prom
       await p.stop()
     } finally {
       ops.close()
+      cluster.stop()
+      await probe.disconnect().catch(() => undefined)
     }
     return 0
   } finally {

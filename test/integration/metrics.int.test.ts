@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { generateMessages } from '../../src/bench/workload.js'
 import { deriveAll } from './expected.js'
+import { stack } from './faults.js'
 import {
   consumeUntil,
   createTopic,
@@ -87,6 +88,45 @@ describe.each(['at-least-once', 'exactly-once'])('ops endpoint (%s)', (guarantee
       expect((await get('/nope')).status).toBe(404)
     } finally {
       expect(await p.stop()).toBe(0)
+    }
+  })
+})
+
+describe('readiness follows the broker', () => {
+  it('/readyz turns 503 within seconds of the broker stopping, and 200 again once it is back', async () => {
+    const n = testNames('readyz-broker')
+    await createTopic(n.input, 2)
+    const p = new ProcessorProcess(n)
+    try {
+      await p.started()
+      const port = await waitFor('the ops port in the log', () => p.opsPort())
+      const readyz = async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`)
+        return { status: r.status, text: await r.text() }
+      }
+      await waitFor('ready', async () => ((await readyz()).status === 200 ? true : undefined))
+      await stack('stop-broker')
+      try {
+        const down = await waitFor(
+          '/readyz to say 503',
+          async () => {
+            const r = await readyz()
+            return r.status === 503 ? r : undefined
+          },
+          15_000, // two failed 2 s probes, with room for a loaded machine
+        )
+        expect(down.text).toMatch(/^the Kafka cluster does not answer/)
+        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+      } finally {
+        await stack('start-broker')
+      }
+      await waitFor(
+        '/readyz to say 200 again',
+        async () => ((await readyz()).status === 200 ? true : undefined),
+        90_000,
+      )
+    } finally {
+      expect(await p.stop(60_000)).toBe(0)
     }
   })
 })
