@@ -235,17 +235,21 @@ kafka_java_opts() { # common JVM flags (no heap)
     -Djava.awt.headless=true "-Dlog4j2.configurationFile=file:$SCRIPT_DIR/kafka/log4j2.properties"
 }
 
+# Formats a KRaft node's storage with a cluster id (StorageTool; a static quorum needs no --standalone).
+format_storage() { # $1 properties, $2 log, $3 cluster id, $4 what
+  local opts
+  mapfile -t opts < <(kafka_java_opts)
+  log "formatting $4 storage (cluster id $3)"
+  "$KAFKA_JAVA" -Xmx256m "${opts[@]}" -cp "$K_LIB/*" kafka.tools.StorageTool \
+    format -t "$3" -c "$1" >>"$2" 2>&1 \
+    || { tail -n 50 "$2" >&2; die "kafka storage format of $4 failed"; }
+}
+
 format_storage_if_needed() {
   [[ -f "$K_DATA/meta.properties" ]] && return 0
-  local cid opts
   mkdir -p "$K_DATA"
   # random 16-byte cluster id, base64url without padding (what StorageTool random-uuid prints)
-  cid="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
-  mapfile -t opts < <(kafka_java_opts)
-  log "formatting KRaft storage in $K_DATA (cluster id $cid)"
-  "$KAFKA_JAVA" -Xmx256m "${opts[@]}" -cp "$K_LIB/*" kafka.tools.StorageTool \
-    format -t "$cid" -c "$K_PROPS" >>"$K_LOG" 2>&1 \
-    || { tail -n 50 "$K_LOG" >&2; die "kafka storage format failed"; }
+  format_storage "$K_PROPS" "$K_LOG" "$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)" "the broker's"
 }
 
 start_broker() {
@@ -401,14 +405,9 @@ cluster_id() { # one id for all four nodes: kept in cluster.id, else taken from 
 }
 
 format_cluster_node_if_needed() { # $1 node; $2 cluster id. Brokers are formatted too (meta.properties).
-  local name="$1" cid="$2" data="$C_DIR/$1/data" opts
-  [[ -f "$data/meta.properties" ]] && return 0
-  mkdir -p "$data"
-  mapfile -t opts < <(kafka_java_opts)
-  log "formatting cluster $name storage in $data (cluster id $cid)"
-  "$KAFKA_JAVA" -Xmx256m "${opts[@]}" -cp "$K_LIB/*" kafka.tools.StorageTool \
-    format -t "$cid" -c "$C_DIR/$name/server.properties" >>"$C_DIR/$name/node.log" 2>&1 \
-    || { tail -n 50 "$C_DIR/$name/node.log" >&2; die "kafka storage format of cluster $name failed"; }
+  [[ -f "$C_DIR/$1/data/meta.properties" ]] && return 0
+  mkdir -p "$C_DIR/$1/data"
+  format_storage "$C_DIR/$1/server.properties" "$C_DIR/$1/node.log" "$2" "cluster $1"
 }
 
 # Re-resolving deletes lib/ under any JVM started from it: refuse while one runs.

@@ -15,7 +15,7 @@
  * (a priority queue), and takes only control records as abort markers (kafkajs also took a data
  * record whose key is four zero bytes for one).
  */
-import { createRequire } from 'node:module'
+import { replaceKafkajsModule } from './kafkajs-module.js'
 
 interface FetchedMessage {
   readonly offset: string
@@ -59,18 +59,9 @@ export function filterAbortedMessages<M extends FetchedMessage>({
   })
 }
 
-/** Marks the installed filter, so a second evaluation of this module (test runners) leaves it. */
-const INSTALLED = Symbol.for('assetstream.readCommittedFix')
-
-const require = createRequire(import.meta.url)
-const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js')
-require(filterPath) // loads its module record, whose exports kafkajs's batch.js will require
-const filterModule = require.cache[filterPath]
-if (filterModule === undefined) throw new Error(`cannot install the fix over ${filterPath}`)
-if ((filterModule.exports as { [INSTALLED]?: true })[INSTALLED] !== true) {
-  if (require.cache[require.resolve('kafkajs/src/consumer/batch.js')] !== undefined)
-    throw new Error(
-      'kafkajs was loaded before its read_committed fix: import kafkajs through src/kafka/kafkajs.ts only',
-    )
-  filterModule.exports = Object.assign(filterAbortedMessages, { [INSTALLED]: true as const })
-}
+replaceKafkajsModule(
+  'src/consumer/filterAbortedMessages.js',
+  'src/consumer/batch.js',
+  'readCommittedFix',
+  filterAbortedMessages,
+)

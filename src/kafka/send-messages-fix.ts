@@ -23,6 +23,7 @@
  * numbers and the broker drops a copy that had landed.
  */
 import { createRequire } from 'node:module'
+import { replaceKafkajsModule } from './kafkajs-module.js'
 
 interface KafkaMessage {
   readonly partition?: number
@@ -278,17 +279,9 @@ export function createSendMessages({
   }
 }
 
-/** Marks the installed replacement, so a second evaluation of this module leaves it. */
-const INSTALLED = Symbol.for('assetstream.sendMessagesFix')
-
-const modulePath = require.resolve('kafkajs/src/producer/sendMessages.js')
-require(modulePath) // loads its module record, whose exports messageProducer.js will require
-const record = require.cache[modulePath]
-if (record === undefined) throw new Error(`cannot install the fix over ${modulePath}`)
-if ((record.exports as { [INSTALLED]?: true })[INSTALLED] !== true) {
-  if (require.cache[require.resolve('kafkajs/src/producer/messageProducer.js')] !== undefined)
-    throw new Error(
-      'kafkajs was loaded before its producer fix: import kafkajs through src/kafka/kafkajs.ts only',
-    )
-  record.exports = Object.assign(createSendMessages, { [INSTALLED]: true as const })
-}
+replaceKafkajsModule(
+  'src/producer/sendMessages.js',
+  'src/producer/messageProducer.js',
+  'sendMessagesFix',
+  createSendMessages,
+)

@@ -9,13 +9,27 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Guarantee } from '../../src/config/config.js'
 import { runFaultScenario, stack, type Scenario } from '../integration/faults.js'
-import { waitFor, withAdmin } from '../integration/support.js'
+import { waitFor, withAdmin, type ProcessorProcess } from '../integration/support.js'
 import { awaitInSync, busiestBroker, coordinatorOf, rollingRestart } from './cluster.js'
 
 const MODES: Guarantee[] = ['exactly-once', 'at-least-once']
 
 /** The topics whose leaders matter to a scenario: the input and the processor's outputs. */
 const dataTopics = (s: Scenario) => [s.n.input, ...s.n.eventTopics, s.n.dlq]
+
+/** One processor; a fifth of the way, kill -9 of the broker `victim` picks; restarted at half. */
+const killAndRestart =
+  (victim: (s: Scenario) => Promise<number>) =>
+  async (s: Scenario): Promise<ProcessorProcess[]> => {
+    const p = s.start()
+    await p.started()
+    await s.progress(0.2)
+    const broker = String(await victim(s))
+    await stack('cluster-kill', broker)
+    await s.progress(0.5)
+    await stack('cluster-start', broker)
+    return [p]
+  }
 
 // Every scenario starts on the whole cluster, in sync, whatever the one before left behind.
 beforeEach(async () => {
@@ -28,16 +42,7 @@ describe.each(MODES)('%s on a three-broker cluster', (guarantee) => {
     await runFaultScenario({
       label: `leader-${guarantee}`,
       guarantee,
-      during: async (s) => {
-        const p = s.start()
-        await p.started()
-        await s.progress(0.2)
-        const victim = await busiestBroker(dataTopics(s))
-        await stack('cluster-kill', String(victim))
-        await s.progress(0.5)
-        await stack('cluster-start', String(victim))
-        return [p]
-      },
+      during: killAndRestart((s) => busiestBroker(dataTopics(s))),
     })
   })
 
@@ -45,24 +50,18 @@ describe.each(MODES)('%s on a three-broker cluster', (guarantee) => {
     await runFaultScenario({
       label: `coord-${guarantee}`,
       guarantee,
-      during: async (s) => {
-        const p = s.start()
-        await p.started()
-        await s.progress(0.2)
-        const victim = await coordinatorOf(s.n.group, '__consumer_offsets')
-        const txnCoordinators = await Promise.all(
+      during: killAndRestart(async (s) => {
+        const group = await coordinatorOf(s.n.group, '__consumer_offsets')
+        const txn = await Promise.all(
           [0, 1, 2, 3].map((i) =>
             coordinatorOf(`${s.n.group}.${s.n.input}.${i}`, '__transaction_state'),
           ),
         )
         process.stderr.write(
-          `[cluster] group coordinator on broker ${victim}, transaction coordinators on ${txnCoordinators.join(',')}\n`,
+          `[cluster] group coordinator on broker ${group}, transaction coordinators on ${txn.join(',')}\n`,
         )
-        await stack('cluster-kill', String(victim))
-        await s.progress(0.5)
-        await stack('cluster-start', String(victim))
-        return [p]
-      },
+        return group
+      }),
     })
   })
 

@@ -1,26 +1,10 @@
 /**
- * The cluster tier needs the three-broker cluster and the registry. They are started here when
- * they are not up, and the cluster is stopped afterwards only if this run started it. The
- * integration tier's ASSETSTREAM_SKIP_INTEGRATION=1 skips this tier too (refused in CI).
+ * The cluster tier needs the three-broker cluster and the registry: started when they are not up,
+ * and the cluster stopped afterwards only if this run started it. ASSETSTREAM_SKIP_INTEGRATION=1
+ * skips this tier with the integration tier (refused in CI: see vitest.config.ts).
  */
-import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
-
-const isUp = (): boolean => {
-  try {
-    execFileSync('bash', [STACK, 'cluster-status'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+import { stackSetup } from '../helpers/stack-setup.js'
 
 export default function setup(): (() => void) | undefined {
-  if (isUp()) return undefined
-  execFileSync('bash', [STACK, 'cluster-up'], { stdio: 'inherit' })
-  return () => {
-    execFileSync('bash', [STACK, 'cluster-down'], { stdio: 'inherit' })
-  }
+  return stackSetup({ status: 'cluster-status', up: 'cluster-up', down: 'cluster-down' })
 }

@@ -3,19 +3,7 @@
  * idempotent), and stopped afterwards only if this run started it. ASSETSTREAM_SKIP_INTEGRATION=1
  * skips the tier outside CI; in CI (CI=true) skipping is refused: a skipped suite is a failure.
  */
-import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const STACK = fileURLToPath(new URL('../../stack/stack.sh', import.meta.url))
-
-const isUp = (): boolean => {
-  try {
-    execFileSync('bash', [STACK, 'status'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+import { stackSetup } from '../helpers/stack-setup.js'
 
 export default function setup(): (() => void) | undefined {
   if (process.env.ASSETSTREAM_SKIP_INTEGRATION === '1') {
@@ -25,9 +13,5 @@ export default function setup(): (() => void) | undefined {
       )
     return undefined
   }
-  if (isUp()) return undefined
-  execFileSync('bash', [STACK, 'up'], { stdio: 'inherit' })
-  return () => {
-    execFileSync('bash', [STACK, 'down'], { stdio: 'inherit' })
-  }
+  return stackSetup({ status: 'status', up: 'up', down: 'down' })
 }

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createSendMessages } from '../../../src/kafka/send-messages-fix.js'
+// The kafkajs adapter installs the fix before kafkajs loads.
+import '../../../src/kafka/kafkajs.js'
 
 const require = createRequire(import.meta.url)
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
@@ -162,6 +164,10 @@ const notLeader = () => Promise.reject(createErrorFromCode(NOT_LEADER))
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 describe('kafkajs producer retries after a leader move (fixed)', () => {
+  it('is the module kafkajs producers use', () => {
+    expect(require('kafkajs/src/producer/sendMessages.js')).toBe(createSendMessages)
+  })
+
   // Broker 2 answers NOT_LEADER_OR_FOLLOWER: partition 1 moved to broker 1, which already answered.
   const leaderMoved = () =>
     fakeCluster({
