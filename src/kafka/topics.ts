@@ -39,7 +39,7 @@ export async function defaultReplicationFactor(admin: Admin): Promise<number> {
 export async function ensureTopics(
   admin: Admin,
   specs: readonly TopicSpec[],
-  options: { create: boolean; replicationFactor: number | undefined; leaderTimeoutMs?: number },
+  options: { create: boolean; replicationFactor: number | undefined },
   logger: Logger,
 ): Promise<void> {
   const counts = await partitionCounts(
@@ -59,13 +59,23 @@ export async function ensureTopics(
   }
   if (problems.length === 0 && missing.length > 0) {
     const replicationFactor = options.replicationFactor ?? (await defaultReplicationFactor(admin))
-    await createTopics(admin, missing, replicationFactor)
+    // kafkajs takes TOPIC_ALREADY_EXISTS (another instance was first) as done; its own wait for
+    // leaders asks one broker only, awaitLeaders below asks until every partition has one.
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor,
+        configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    })
     // On a cluster, the brokers learn of a new topic one by one: wait until every partition of
     // every topic has a leader (this also covers topics another instance created at the same time).
     const unready = await awaitLeaders(
       admin,
       missing.map((s) => s.topic),
-      options.leaderTimeoutMs ?? LEADER_TIMEOUT_MS,
+      LEADER_TIMEOUT_MS,
     )
     if (unready.length > 0)
       throw new AssetstreamError(
@@ -86,35 +96,6 @@ export async function ensureTopics(
 
 /** How long topic creation waits for the new topics' leaders. */
 const LEADER_TIMEOUT_MS = 30_000
-
-/** Kafka's TOPIC_ALREADY_EXISTS: another instance created it first. */
-const alreadyExists = (e: unknown): boolean => {
-  const errors = (e as { errors?: unknown } | null)?.errors
-  return (
-    Array.isArray(errors) &&
-    errors.every((x) => (x as { type?: string } | null)?.type === 'TOPIC_ALREADY_EXISTS')
-  )
-}
-
-async function createTopics(
-  admin: Admin,
-  specs: readonly TopicSpec[],
-  replicationFactor: number,
-): Promise<void> {
-  try {
-    await admin.createTopics({
-      waitForLeaders: false, // awaitLeaders below asks every broker, not only the controller
-      topics: specs.map((s) => ({
-        topic: s.topic,
-        numPartitions: s.partitions,
-        replicationFactor,
-        configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    })
-  } catch (e) {
-    if (!alreadyExists(e)) throw e
-  }
-}
 
 /**
  * Waits until the metadata shows a leader for every partition of `topics`; returns the topics
