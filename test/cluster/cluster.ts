@@ -47,16 +47,23 @@ export async function coordinatorOf(
   return partitions.find((x) => x.partitionId === p)?.leader as number
 }
 
-/** Waits until every partition of `topics` (internal ones included) has all its replicas in sync. */
+/**
+ * Waits until every partition of `topics` and of the internal topics (those created yet: a fresh
+ * cluster has none until a group or a transactional producer needs one) has all its replicas in
+ * sync.
+ */
 export async function awaitInSync(topics: readonly string[], timeoutMs = 120_000): Promise<void> {
-  const all = [...topics, '__consumer_offsets', '__transaction_state']
   await waitFor(
     'every replica back in sync',
     async () => {
       try {
-        const { topics: meta } = await withAdmin((admin) =>
-          admin.fetchTopicMetadata({ topics: all }),
-        )
+        const { topics: meta } = await withAdmin(async (admin) => {
+          const existing = new Set(await admin.listTopics())
+          const internal = ['__consumer_offsets', '__transaction_state'].filter((t) =>
+            existing.has(t),
+          )
+          return admin.fetchTopicMetadata({ topics: [...topics, ...internal] })
+        })
         return meta.every((t) => t.partitions.every((p) => p.isr.length === p.replicas.length))
           ? true
           : undefined
