@@ -28,6 +28,8 @@ import {
 
 /** How old the consumer's cluster metadata may get (see the consumer's options). */
 const METADATA_MAX_AGE_MS = 5_000
+/** How long each step of a stop may take (see `stop`). */
+const STOP_STEP_MS = 20_000
 
 export interface ProcessorDeps {
   readonly kafka: Kafka
@@ -38,6 +40,8 @@ export interface ProcessorDeps {
   /** Wall clock (Unix ms), for lineage idle time. */
   readonly now?: () => number
   readonly metrics?: Metrics
+  /** How long each step of a stop may take (default STOP_STEP_MS). */
+  readonly stopStepMs?: number
 }
 
 /** A bounded run (replay): what to publish and where to stop. */
@@ -280,14 +284,38 @@ export class Processor {
   }
 
   /** Stops consuming after the batches in flight, commits their offsets, disconnects. */
+  /**
+   * Drains the batches in flight, commits and leaves the group; each step bounded by
+   * STOP_STEP_MS. kafkajs's disconnect can wait forever on a request to a broker that was killed
+   * and restarted (seen once in the cluster tests: 90 s and counting); past the bound the stop
+   * goes on, and whatever was not committed is processed again by the partition's next owner (at
+   * least once: a duplicate with the same id; exactly once: its transaction is aborted).
+   */
   async stop(): Promise<void> {
     this.#stopping = true
-    await this.#consumer.disconnect()
-    await this.#delivery.close()
+    await this.#bounded('leaving the group', this.#consumer.disconnect())
+    await this.#bounded('closing the producers', this.#delivery.close())
     this.#log.info(
       { counters: this.counters, transactions: this.transactions },
       'processor stopped',
     )
+  }
+
+  async #bounded(step: string, work: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.#deps.stopStepMs ?? STOP_STEP_MS)
+    })
+    const done = work.then(() => 'done' as const)
+    const outcome = await Promise.race([done, late])
+    clearTimeout(timer)
+    if (outcome === 'late') {
+      done.catch(() => undefined) // its failure, if it comes, changes nothing now
+      this.#log.warn(
+        { step, ms: this.#deps.stopStepMs ?? STOP_STEP_MS },
+        'a stop step did not finish in time: going on without it (what it did not commit is processed again)',
+      )
+    }
   }
 
   #onAssignment(memberId: string, assignment: Record<string, number[]>): void {

@@ -120,6 +120,7 @@ interface StartOptions {
   readonly bounds?: ReplayBounds | undefined
   /** The group's committed offsets, as the admin client's fetchOffsets answers them. */
   readonly fetchOffsets?: () => Promise<unknown>
+  readonly stopStepMs?: number
 }
 
 async function started(kafka: Kafka, options: StartOptions = {}) {
@@ -139,6 +140,7 @@ async function started(kafka: Kafka, options: StartOptions = {}) {
       encoder: new EventEncoder(schemas),
       schemas: noRegistry,
       logger: createLogger('silent'),
+      ...(options.stopStepMs === undefined ? {} : { stopStepMs: options.stopStepMs }),
     },
     options.bounds,
   )
@@ -202,6 +204,17 @@ async function eosAfterOneBatch(
 }
 
 describe('the processor without a broker', () => {
+  it('stops even when leaving the group never finishes (kafkajs after a broker restart)', async () => {
+    const fake = fakeKafka()
+    fake.consumer.disconnect = () => new Promise<void>(() => undefined)
+    let producersClosed = false
+    const processor = await started(fake.kafka, { stopStepMs: 50 })
+    const producer = (fake.kafka.producer as () => { disconnect: () => Promise<void> })()
+    producer.disconnect = () => Promise.resolve(void (producersClosed = true))
+    await processor.stop()
+    expect(producersClosed, 'the next step ran').toBe(true)
+  })
+
   it('produces events, dead letters and lineage, then resolves and commits the offset', async () => {
     const fake = fakeKafka()
     const processor = await started(fake.kafka)
