@@ -41,6 +41,20 @@ async function withDeadline<T>(
 }
 
 /**
+ * An admin client for probing the cluster: `retries` connection attempts per call, and kafkajs's
+ * own logs dropped unless debugging — failures are expected there, and the caller reports them.
+ */
+export function probeAdmin(
+  config: Config,
+  logger: Logger,
+  clientId: string,
+  retries: number,
+): Admin {
+  const quiet = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' })
+  return createKafka({ brokers: config.brokers, clientId, retries }, quiet).admin()
+}
+
+/**
  * Connects to the broker within the start-up deadline. The check goes through an admin client of
  * few connection attempts, tried again until the deadline whatever the failure (kafkajs calls a
  * refused connection final once its own retries are spent), and quiet: the one error reported
@@ -53,8 +67,7 @@ async function openBroker(
   deadline: number,
 ): Promise<BrokerConnection> {
   const client = { brokers: config.brokers, clientId: config.clientId }
-  const quiet = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' })
-  const probe = createKafka({ ...client, retries: 1 }, quiet).admin()
+  const probe = probeAdmin(config, logger, config.clientId, 1)
   try {
     await withDeadline(
       deadline,

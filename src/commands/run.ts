@@ -1,8 +1,7 @@
 /** `assetstream run`: the processor as a member of its consumer group, until a signal. */
-import { connect, ensureProcessorTopics } from '../app.js'
+import { connect, ensureProcessorTopics, probeAdmin } from '../app.js'
 import { loadConfig, settingsHelp } from '../config/config.js'
 import { AssetstreamError } from '../errors.js'
-import { createKafka } from '../kafka/kafkajs.js'
 import { Processor } from '../kafka/processor.js'
 import { Reachability } from '../kafka/reachability.js'
 import { createLogger } from '../logger.js'
@@ -39,10 +38,7 @@ export async function runProcessor(argv: readonly string[], io: CommandIo): Prom
     const p = new Processor(config, { ...app, schemas: app.registry, logger, metrics })
     // /readyz also asks the cluster itself every 2 s, on a quiet client of its own: 503 within
     // about 5 s of the brokers going away, whatever the consumer has noticed.
-    const probe = createKafka(
-      { brokers: config.brokers, clientId: `${config.clientId}-readyz`, retries: 0 },
-      logger.child({}, { level: 'fatal' }),
-    ).admin()
+    const probe = probeAdmin(config, logger, `${config.clientId}-readyz`, 0)
     const cluster = Reachability.ofAdmin(probe, { everyMs: 2_000, failures: 2 })
     cluster.start()
     const ops = await startOpsServer(config.metricsHost, config.metricsPort, metrics.registry, {

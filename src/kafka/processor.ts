@@ -11,6 +11,7 @@ import type { WriterSchemas } from '../codec/lifecycle-decode.js'
 import type { Config } from '../config/config.js'
 import { eventTopic } from '../config/config.js'
 import { AssetstreamError } from '../errors.js'
+import { within } from '../timing.js'
 import type { EventName } from '../derive/types.js'
 import type { Logger } from '../logger.js'
 import { processBatch, type BatchContext, type BatchStats } from '../pipeline/batch.js'
@@ -302,20 +303,12 @@ export class Processor {
   }
 
   async #bounded(step: string, work: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), this.#deps.stopStepMs ?? STOP_STEP_MS)
-    })
-    const done = work.then(() => 'done' as const)
-    const outcome = await Promise.race([done, late])
-    clearTimeout(timer)
-    if (outcome === 'late') {
-      done.catch(() => undefined) // its failure, if it comes, changes nothing now
+    const ms = this.#deps.stopStepMs ?? STOP_STEP_MS
+    if (!(await within(work, ms)))
       this.#log.warn(
-        { step, ms: this.#deps.stopStepMs ?? STOP_STEP_MS },
+        { step, ms },
         'a stop step did not finish in time: going on without it (what it did not commit is processed again)',
       )
-    }
   }
 
   #onAssignment(memberId: string, assignment: Record<string, number[]>): void {

@@ -4,6 +4,7 @@
  * reports nothing while a broker is away until a request of its own fails, which took from 20 s
  * to never in a broker stop.
  */
+import { within } from '../timing.js'
 import type { Admin } from './kafkajs.js'
 
 export interface ReachabilityOptions {
@@ -39,19 +40,12 @@ export class Reachability {
 
   /** Asks once; an answer later than `everyMs` counts as none. */
   async probe(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('no answer in time')), this.#options.everyMs)
-    })
-    try {
-      await Promise.race([this.#check(), late])
+    if (await within(this.#check(), this.#options.everyMs).catch(() => false)) {
       this.#failures = 0
       this.#since = undefined
-    } catch {
+    } else {
       this.#failures++
       this.#since ??= this.#now()
-    } finally {
-      clearTimeout(timer)
     }
   }
 
