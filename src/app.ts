@@ -3,7 +3,6 @@
  * deadline (both at once, so one error lists every problem), registers the event schemas, and
  * makes sure the topics exist.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { RegisteredSchema } from './codec/event-codec.js'
 import { EventEncoder } from './codec/event-codec.js'
 import { Registry } from './codec/registry.js'
@@ -13,6 +12,7 @@ import { AssetstreamError, asAssetstreamError } from './errors.js'
 import { createKafka, isRetriable, type Admin, type Kafka } from './kafka/kafkajs.js'
 import { ensureTopics, partitionCounts } from './kafka/topics.js'
 import type { Logger } from './logger.js'
+import { retryUntil } from './timing.js'
 
 export interface Connected {
   readonly kafka: Kafka
@@ -21,23 +21,6 @@ export interface Connected {
   readonly schemas: ReadonlyMap<EventName, RegisteredSchema>
   readonly encoder: EventEncoder
   close(): Promise<void>
-}
-
-/** Retries `fn` on the errors `retry` accepts until the deadline; the last error is thrown. */
-async function withDeadline<T>(
-  deadline: number,
-  fn: () => Promise<T>,
-  retry: (e: unknown) => boolean = isRetriable,
-): Promise<T> {
-  for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
-    try {
-      return await fn()
-    } catch (e) {
-      const left = deadline - Date.now()
-      if (!retry(e) || left <= 0) throw e
-      await sleep(Math.min(wait, left)) // a last try at the deadline
-    }
-  }
 }
 
 /**
@@ -69,7 +52,7 @@ async function openBroker(
   const client = { brokers: config.brokers, clientId: config.clientId }
   const probe = probeAdmin(config, logger, config.clientId, 1)
   try {
-    await withDeadline(
+    await retryUntil(
       deadline,
       async () => {
         await probe.connect()
@@ -109,7 +92,11 @@ export async function connect(config: Config, logger: Logger): Promise<Connected
   const registry = new Registry(config.registryUrl)
   const [broker, schemas] = await Promise.allSettled([
     openBroker(config, logger, deadline),
-    withDeadline(deadline, () => registry.registerEventSchemas((e) => eventTopic(config, e))),
+    retryUntil(
+      deadline,
+      () => registry.registerEventSchemas((e) => eventTopic(config, e)),
+      isRetriable,
+    ),
   ])
   const problems = [
     broker.status === 'rejected'

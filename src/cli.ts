@@ -2,6 +2,18 @@
 /** The executable: wires the process to `main`; the only file that touches process exit. */
 import { main } from './main.js'
 
+// Node 23 and later warn of a negative timeout, which Node has always run as 1 ms. kafkajs 2.2.4's
+// request queue sets one whenever it is not throttled (`throttledUntil` is -1), so every command
+// would print "TimeoutNegativeWarning: -1796… is a negative number" on Node 24. Only that warning
+// type is dropped.
+const emitWarning = process.emitWarning.bind(process)
+process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
+  const type =
+    typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type
+  if (type === 'TimeoutNegativeWarning') return
+  ;(emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest)
+}
+
 const code = await main(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,

@@ -1,4 +1,5 @@
 /** Waiting for work with a bound. */
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
  * Whether `work` settles within `ms`: true when it does (its failure in time is thrown), false
@@ -16,5 +17,25 @@ export async function within(work: Promise<unknown>, ms: number): Promise<boolea
     return inTime
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * Retries `fn` on the errors `retry` accepts until the deadline (epoch ms), backing off from
+ * 200 ms to 2 s; a last try at the deadline, whose error is thrown.
+ */
+export async function retryUntil<T>(
+  deadline: number,
+  fn: () => Promise<T>,
+  retry: (e: unknown) => boolean,
+): Promise<T> {
+  for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      return await fn()
+    } catch (e) {
+      const left = deadline - Date.now()
+      if (!retry(e) || left <= 0) throw e
+      await sleep(Math.min(wait, left))
+    }
   }
 }

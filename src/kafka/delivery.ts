@@ -14,7 +14,14 @@
 import { AssetstreamError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { OutputRecord } from '../pipeline/batch.js'
-import type { EachBatchPayload, Kafka, Message, Producer } from './kafkajs.js'
+import { retryUntil } from '../timing.js'
+import {
+  isRetriable,
+  type EachBatchPayload,
+  type Kafka,
+  type Message,
+  type Producer,
+} from './kafkajs.js'
 import { KeyHashPartitioner } from './partitioner.js'
 
 export interface Delivery {
@@ -133,8 +140,14 @@ export class AtLeastOnce implements Delivery {
     })
   }
 
-  async connect(): Promise<void> {
-    await this.#producer.connect()
+  /**
+   * Connects, retrying what kafkajs calls retriable until `deadline` (epoch ms): the idempotent
+   * producer asks the metadata's controller for its id, and kafkajs gives up at once when that
+   * broker refuses the connection — on a KRaft cluster any broker, one killed a moment ago
+   * included. kafkajs refreshes the metadata on that refusal, so the next try asks another.
+   */
+  async connect(deadline: number): Promise<void> {
+    await retryUntil(deadline, () => this.#producer.connect(), isRetriable)
   }
 
   onAssigned(): Promise<void> {

@@ -260,7 +260,8 @@ export class Processor {
         }),
       )
     })
-    if (this.#delivery instanceof AtLeastOnce) await this.#delivery.connect()
+    if (this.#delivery instanceof AtLeastOnce)
+      await this.#delivery.connect(Date.now() + this.#config.startupTimeoutMs)
     await this.#consumer.connect()
     await this.#consumer.subscribe({
       topic: this.#config.inputTopic,

@@ -215,6 +215,29 @@ describe('the processor without a broker', () => {
     expect(producersClosed, 'the next step ran').toBe(true)
   })
 
+  it('starts when the broker the producer asks for its id refuses at first (a killed broker still in the metadata)', async () => {
+    const fake = fakeKafka()
+    const producer = (fake.kafka.producer as () => { connect: () => Promise<void> })()
+    let refusals = 2
+    producer.connect = () => {
+      fake.log.push('producer connect')
+      if (refusals-- > 0)
+        return Promise.reject(
+          Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:19093'), { retriable: true }),
+        )
+      return Promise.resolve()
+    }
+    await started(fake.kafka)
+    expect(fake.log).toEqual(['producer connect', 'producer connect', 'producer connect'])
+  })
+
+  it('fails to start on a producer error no retry can help', async () => {
+    const fake = fakeKafka()
+    const producer = (fake.kafka.producer as () => { connect: () => Promise<void> })()
+    producer.connect = () => Promise.reject(new Error('not authorized'))
+    await expect(started(fake.kafka)).rejects.toThrow('not authorized')
+  })
+
   it('produces events, dead letters and lineage, then resolves and commits the offset', async () => {
     const fake = fakeKafka()
     const processor = await started(fake.kafka)
