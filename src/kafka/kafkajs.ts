@@ -2,10 +2,12 @@
  * The kafkajs adapter: the only module importing kafkajs values (CommonJS, default-imported once;
  * Node's ESM loader does not see all of its named exports). kafkajs logs are bridged into pino.
  */
-// First: replaces kafkajs's read_committed filter before kafkajs loads (see the module).
+// First, before kafkajs loads, the fixes that replace kafkajs modules (see each module): the
+// read_committed filter, the producer retry path (leader moves lost and duplicated records), the
+// consumer's fetch manager (a stop during a broker change spun forever).
 import './read-committed-fix.js'
-// Second: replaces kafkajs's producer retry path (leader moves lost and duplicated records).
 import './send-messages-fix.js'
+import './fetch-manager-fix.js'
 import kafkajs from 'kafkajs'
 import type { Kafka, KafkaConfig, LogEntry, logLevel as LogLevelEnum } from 'kafkajs'
 import type { Logger } from '../logger.js'

@@ -3,7 +3,7 @@
  * stack), the processor as a real child process of the built CLI, bounded polling waits.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -309,6 +309,7 @@ export class ProcessorProcess {
     this.child.stderr?.setEncoding('utf8')
     // ASSETSTREAM_TEST_LOG_DIR keeps every instance's whole log, for looking into a failure.
     const logDir = process.env.ASSETSTREAM_TEST_LOG_DIR
+    if (logDir !== undefined) mkdirSync(logDir, { recursive: true })
     const logFile =
       logDir === undefined ? undefined : join(logDir, `${n.group}-${this.child.pid ?? 0}.log`)
     this.child.stderr?.on('data', (d: string) => {

@@ -3,13 +3,12 @@
  * two brokers whose partition leader moves: the cases the replicated-cluster fault tests hit.
  * Each case also runs kafkajs 2.2.4's own sendMessages, to show what it did.
  */
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createSendMessages } from '../../../src/kafka/send-messages-fix.js'
 // The kafkajs adapter installs the fix before kafkajs loads.
 import '../../../src/kafka/kafkajs.js'
+import { originalKafkajsModule } from '../../helpers/kafkajs-original.js'
 
 const require = createRequire(import.meta.url)
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
@@ -18,23 +17,8 @@ const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
 const createRetry = require('kafkajs/src/retry/index.js') as (options: object) => unknown
 
 /** kafkajs 2.2.4's sendMessages as shipped (the fix replaces it in the module cache). */
-function originalSendMessages(): typeof createSendMessages {
-  const path = require.resolve('kafkajs/src/producer/sendMessages.js')
-  const Module = require('node:module') as unknown as {
-    new (id: string): {
-      filename: string
-      paths: string[]
-      exports: unknown
-      _compile(c: string, f: string): void
-    }
-    _nodeModulePaths(dir: string): string[]
-  }
-  const m = new Module(path)
-  m.filename = path
-  m.paths = Module._nodeModulePaths(dirname(path))
-  m._compile(readFileSync(path, 'utf8'), path)
-  return m.exports as typeof createSendMessages
-}
+const originalSendMessages = () =>
+  originalKafkajsModule<typeof createSendMessages>('src/producer/sendMessages.js')
 
 const NOT_LEADER = 6
 
