@@ -32,6 +32,8 @@ const METADATA_MAX_AGE_MS = 5_000
 /** How long each step of a stop may take (see `stop`). */
 const STOP_STEP_MS = 20_000
 
+type BatchMessage = EachBatchPayload['batch']['messages'][number]
+
 export interface ProcessorDeps {
   readonly kafka: Kafka
   readonly admin: Admin
@@ -113,6 +115,15 @@ export class Processor {
    * batches again. The consumer seeks here instead.
    */
   readonly #committedOffsets = new Map<number, string>()
+  /**
+   * Per partition, the work that must not interleave: one attempt of a batch (derive, produce,
+   * commit) and the fencing of the partition's previous producer when it is taken over. A batch
+   * still in flight from before a consumer restart or a commit without an answer finishes (its
+   * transaction commits or aborts) before the new owner fences, reads the committed offset and
+   * restores the lineage state; once the new owner holds the partition, that batch finds its
+   * state superseded and publishes nothing.
+   */
+  readonly #turns = new Map<number, Promise<void>>()
   #memberId: string | undefined
   /** The input partitions of the latest assignment. */
   #assigned = new Set<number>()
@@ -357,8 +368,10 @@ export class Processor {
         const mine = partitions.filter((p) => this.#assigned.has(p))
         if (mine.length === 0 || this.#stopping) return
         try {
-          await this.#delivery.onAssigned(mine) // exactly once: fences the previous owner first
-          if (this.#delivery instanceof ExactlyOnce) await this.#seekToCommitted(mine)
+          await this.#inTurns(mine, async () => {
+            await this.#delivery.onAssigned(mine) // exactly once: fences the previous owner first
+            if (this.#delivery instanceof ExactlyOnce) await this.#seekToCommitted(mine)
+          })
           const stores =
             this.#bounds !== undefined
               ? new Map(mine.map((p) => [p, new MemoryLineageStore(this.#now)])) // replay: its warm-up rebuilds state
@@ -413,6 +426,43 @@ export class Processor {
     }
   }
 
+  /** Runs `work` in the partition's turn: after the work queued before it has settled. */
+  async #inTurn<T>(partition: number, work: () => Promise<T>): Promise<T> {
+    const before = this.#turns.get(partition) ?? Promise.resolve()
+    const run = before.then(work)
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#turns.set(partition, settled)
+    try {
+      return await run
+    } finally {
+      if (this.#turns.get(partition) === settled) this.#turns.delete(partition)
+    }
+  }
+
+  /** `work` in the turns of all `partitions` at once (taken in ascending order: no deadlock). */
+  #inTurns(partitions: readonly number[], work: () => Promise<void>): Promise<void> {
+    return [...partitions]
+      .sort((a, b) => b - a)
+      .reduce<() => Promise<void>>((inner, p) => () => this.#inTurn(p, inner), work)()
+  }
+
+  /**
+   * Exactly once: the messages past the partition's settled committed offset. A batch fetched
+   * before the consumer sought there (kafkajs applies a seek at the next fetch of the partition's
+   * broker, and a batch fetched earlier is not always marked stale) holds messages whose events
+   * a committed transaction already published.
+   */
+  #unsettled(partition: number, messages: readonly BatchMessage[]): readonly BatchMessage[] {
+    const committed = this.#committedOffsets.get(partition)
+    if (committed === undefined) return messages
+    const from = BigInt(committed)
+    const i = messages.findIndex((m) => BigInt(m.offset) >= from)
+    return i === 0 ? messages : i < 0 ? [] : messages.slice(i)
+  }
+
   /** The partition's state, once restored; waits (heart-beating) while a restore runs. */
   async #storeFor(
     partition: number,
@@ -449,7 +499,7 @@ export class Processor {
   }
 
   /** The batch's messages within a bounded run's end offset. */
-  #within(partition: number, messages: EachBatchPayload['batch']['messages']): typeof messages {
+  #within(partition: number, messages: readonly BatchMessage[]): readonly BatchMessage[] {
     const end = this.#bounds?.stopAt.get(partition)
     if (end === undefined) return messages
     const i = messages.findIndex((m) => BigInt(m.offset) >= end)
@@ -481,16 +531,22 @@ export class Processor {
     for (let attempt = 0; ; attempt++) {
       if (!payload.isRunning() || payload.isStale()) return
       try {
-        const emitFrom = this.#bounds?.emitFrom.get(partition)
-        const result = await processBatch(partition, messages, store, this.#ctx, expired, emitFrom)
-        await this.#delivery.deliver(result.records, payload, lastOffset)
-        if (this.#delivery instanceof ExactlyOnce)
-          this.#committedOffsets.set(partition, String(BigInt(lastOffset) + 1n))
-        result.commit()
-        this.#count(result.stats, expired.length)
-        this.#observe(payload, result.stats, started)
-        this.#bounds?.onProgress?.(this.counters.messages)
-        this.#reached(partition, lastOffset)
+        await this.#inTurn(partition, async () => {
+          // Superseded: the partition was taken over (revoked, restarted) since the batch began.
+          if (this.#stores.get(partition) !== store) return
+          const todo = this.#unsettled(partition, messages)
+          if (todo.length === 0) return
+          const emitFrom = this.#bounds?.emitFrom.get(partition)
+          const result = await processBatch(partition, todo, store, this.#ctx, expired, emitFrom)
+          await this.#delivery.deliver(result.records, payload, lastOffset)
+          if (this.#delivery instanceof ExactlyOnce)
+            this.#committedOffsets.set(partition, String(BigInt(lastOffset) + 1n))
+          result.commit()
+          this.#count(result.stats, expired.length)
+          this.#observe(payload, result.stats, started)
+          this.#bounds?.onProgress?.(this.counters.messages)
+          this.#reached(partition, lastOffset)
+        })
         return
       } catch (e) {
         if (e instanceof AssetstreamError && e.code === 'producer_fenced') {
