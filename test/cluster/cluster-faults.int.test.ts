@@ -91,6 +91,14 @@ describe.each(MODES)('%s on a three-broker cluster', (guarantee) => {
         await sleep(8_000) // the whole input first: a backlog the processor is in the middle of
         const p = s.start()
         await p.started()
+        // Once in the group: with two brokers gone the group coordinator cannot store an
+        // assignment (its topic needs two in-sync replicas too), and a processor that never got
+        // one would never produce.
+        await waitFor(
+          'the processor to be assigned its partitions',
+          () => (p.logs.includes('"partitions assigned"') ? true : undefined),
+          60_000,
+        )
         await Promise.all([stack('cluster-kill', '2'), stack('cluster-kill', '3')])
         try {
           // At least once the event partitions' leader answers NOT_ENOUGH_REPLICAS. Under exactly
@@ -106,7 +114,9 @@ describe.each(MODES)('%s on a three-broker cluster', (guarantee) => {
                 ? true
                 : undefined,
             90_000,
-          )
+          ).catch((e: unknown) => {
+            throw new Error(`${(e as Error).message}; its last log lines:\n${p.logs.slice(-4_000)}`)
+          })
           const before = await s.committed()
           await sleep(5_000)
           expect(await s.committed(), 'nothing commits while writes cannot be replicated').toBe(
