@@ -458,7 +458,8 @@ interface RunContext {
   readonly workload: Workload
   readonly logDir: string
   readonly kcat: string | undefined
-  readonly brokerPid: number | undefined
+  /** The broker JVMs' CPU, when the local stack runs them. */
+  readonly brokerCpu: (() => BrokerCpuReading) | undefined
   readonly children: Set<Child>
   /** Consumer groups and subject prefixes to delete at the end. */
   readonly groups: Set<string>
@@ -608,16 +609,16 @@ async function measureThroughput(
   const child = startPipeline(ctx, pipeline, round_)
   const progress = (): Promise<number> =>
     pipeline === 'kcat' ? endOffsets(ctx.admin, outTopic) : committed(ctx.admin, group, ctx.input)
-  let first: { t: number; n: number; cpu: number; broker: number } | undefined
-  const brokerPid = ctx.brokerPid
+  let first: { t: number; n: number; cpu: number; broker: BrokerCpuReading } | undefined
+  const noBroker = { pids: '', seconds: 0 }
   /** The pipeline's CPU seconds (the child's; kcat's are not counted). */
   const cpu = (): number => (pipeline === 'kcat' ? 0 : (procCpuSeconds(child.pid) ?? 0))
-  const brokerCpu = (): number => (brokerPid === undefined ? 0 : (procCpuSeconds(brokerPid) ?? 0))
+  const brokerCpu = (): BrokerCpuReading => ctx.brokerCpu?.() ?? noBroker
   let done: number | undefined
   let last = { t: performance.now(), n: 0 }
   let peakRss = 0
   let cpuDone = 0
-  let brokerDone = 0
+  let brokerDone = noBroker
   try {
     while (done === undefined) {
       await sleep(POLL_MS)
@@ -671,7 +672,7 @@ async function measureThroughput(
     }
     const code = pipeline === 'kcat' ? await child.exited : await child.stop()
     if (code !== 0) log(`${name} exited ${code}`)
-    const f = first as { t: number; n: number; cpu: number; broker: number }
+    const f = first as { t: number; n: number; cpu: number; broker: BrokerCpuReading }
     const windowS = (done - f.t) / 1000
     const windowMessages = n - f.n
     const msgsPerS = windowMessages / windowS
@@ -692,9 +693,7 @@ async function measureThroughput(
             cpu_cores: round((cpuDone - f.cpu) / windowS, 2),
             cpu_us_per_msg: round(((cpuDone - f.cpu) * 1e6) / windowMessages, 1),
           }),
-      ...(brokerPid === undefined
-        ? {}
-        : { broker_cpu_cores: round((brokerDone - f.broker) / windowS, 2) }),
+      ...optional('broker_cpu_cores', brokerCores(f.broker, brokerDone, windowS)),
       ...memory,
       ...optional('changelog_records', changelogRecords),
       ...(deadLetters === undefined ? {} : { dead_letters: deadLetters }),
@@ -729,14 +728,51 @@ function optional<K extends string, V>(name: K, value: V | undefined): { [k in K
   return value === undefined ? {} : ({ [name]: value } as { [k in K]?: V })
 }
 
-/** The broker JVM's pid, when the local stack runs it. */
-function localBrokerPid(): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(ROOT, '.stack/kafka/broker.pid'), 'utf8').trim())
-    return Number.isInteger(pid) && procCpuSeconds(pid) !== undefined ? pid : undefined
-  } catch {
-    return undefined
+/** The broker JVMs' CPU seconds, with the pids read (a restarted broker has a new one). */
+interface BrokerCpuReading {
+  readonly pids: string
+  readonly seconds: number
+}
+
+/**
+ * Reads the CPU of the local stack's broker JVMs: the single broker, or with `--cluster` the
+ * cluster's controller and three brokers. Undefined when none runs here.
+ */
+function brokerCpuReader(cluster: boolean): (() => BrokerCpuReading) | undefined {
+  const files = cluster
+    ? ['controller', 'broker1', 'broker2', 'broker3'].map((n) =>
+        join(ROOT, '.stack/cluster', n, 'node.pid'),
+      )
+    : [join(ROOT, '.stack/kafka/broker.pid')]
+  const read = (): BrokerCpuReading => {
+    const pids: number[] = []
+    let seconds = 0
+    for (const file of files) {
+      let pid: number
+      try {
+        pid = Number(readFileSync(file, 'utf8').trim())
+      } catch {
+        continue // not running
+      }
+      const s = Number.isInteger(pid) ? procCpuSeconds(pid) : undefined
+      if (s === undefined) continue
+      pids.push(pid)
+      seconds += s
+    }
+    return { pids: pids.join(','), seconds }
   }
+  return read().pids === '' ? undefined : read
+}
+
+/** Broker cores between two readings; none when a broker stopped or restarted in between. */
+function brokerCores(
+  a: BrokerCpuReading,
+  b: BrokerCpuReading,
+  seconds: number,
+): number | undefined {
+  return a.pids === b.pids && a.pids !== ''
+    ? round((b.seconds - a.seconds) / seconds, 2)
+    : undefined
 }
 
 /** A Prometheus histogram's cumulative share of observations per bucket bound, in ms. */
@@ -930,10 +966,9 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     worker = w
     let produced = 0
     let producedS = 0
-    let cpu0 = [0, 0]
+    let cpu0 = 0
+    let broker0: BrokerCpuReading | undefined
     let batches0 = 0
-    const brokerCpuSeconds = (): number =>
-      ctx.brokerPid === undefined ? 0 : (procCpuSeconds(ctx.brokerPid) ?? 0)
     let nextLog = 60
     const finished = new Promise<void>((resolve, reject) => {
       w.on('error', reject)
@@ -942,7 +977,8 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
         if ('sent' in m) {
           if (t0 === 0) {
             t0 = m.at
-            cpu0 = [procCpuSeconds(child.pid) ?? 0, brokerCpuSeconds()]
+            cpu0 = procCpuSeconds(child.pid) ?? 0
+            broker0 = ctx.brokerCpu?.()
             void fetchText(`${base}/metrics`).then((text) => {
               batches0 =
                 text === undefined
@@ -995,7 +1031,8 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     }
     await finished
     await failing
-    const cpu1 = [procCpuSeconds(child.pid) ?? 0, brokerCpuSeconds()]
+    const cpu1 = procCpuSeconds(child.pid) ?? 0
+    const broker1 = ctx.brokerCpu?.()
     loopDelay.disable()
     clearInterval(sampler)
     sampler = undefined
@@ -1078,10 +1115,11 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
                 producedS,
             ),
           }),
-      processor_cpu_cores: round(((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / producedS, 2),
-      ...(ctx.brokerPid === undefined
-        ? {}
-        : { broker_cpu_cores: round(((cpu1[1] ?? 0) - (cpu0[1] ?? 0)) / producedS, 2) }),
+      processor_cpu_cores: round((cpu1 - cpu0) / producedS, 2),
+      ...optional(
+        'broker_cpu_cores',
+        broker0 && broker1 ? brokerCores(broker0, broker1, producedS) : undefined,
+      ),
       bench_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 1),
       bench_loop_delay_max_ms: round(loopDelay.max / 1e6, 1),
       rss_samples: rss,
@@ -1256,7 +1294,7 @@ async function main(): Promise<number> {
     workload,
     logDir,
     kcat: kcat.path,
-    brokerPid: localBrokerPid(),
+    brokerCpu: brokerCpuReader(options.cluster),
     children: new Set(),
     groups: new Set(),
     prefixes: new Set(),
