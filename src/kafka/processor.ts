@@ -34,6 +34,10 @@ const STOP_STEP_MS = 20_000
 
 type BatchMessage = EachBatchPayload['batch']['messages'][number]
 
+/** The index of the first message at or past `offset`; -1 when there is none. */
+const firstFrom = (messages: readonly BatchMessage[], offset: bigint): number =>
+  messages.findIndex((m) => BigInt(m.offset) >= offset)
+
 export interface ProcessorDeps {
   readonly kafka: Kafka
   readonly admin: Admin
@@ -458,9 +462,9 @@ export class Processor {
   #unsettled(partition: number, messages: readonly BatchMessage[]): readonly BatchMessage[] {
     const committed = this.#committedOffsets.get(partition)
     if (committed === undefined) return messages
-    const from = BigInt(committed)
-    const i = messages.findIndex((m) => BigInt(m.offset) >= from)
-    return i === 0 ? messages : i < 0 ? [] : messages.slice(i)
+    const i = firstFrom(messages, BigInt(committed))
+    if (i === 0) return messages // the usual case: the whole batch, not copied
+    return i < 0 ? [] : messages.slice(i)
   }
 
   /** The partition's state, once restored; waits (heart-beating) while a restore runs. */
@@ -502,7 +506,7 @@ export class Processor {
   #within(partition: number, messages: readonly BatchMessage[]): readonly BatchMessage[] {
     const end = this.#bounds?.stopAt.get(partition)
     if (end === undefined) return messages
-    const i = messages.findIndex((m) => BigInt(m.offset) >= end)
+    const i = firstFrom(messages, end)
     return i < 0 ? messages : messages.slice(0, i)
   }
 

@@ -458,8 +458,8 @@ interface RunContext {
   readonly workload: Workload
   readonly logDir: string
   readonly kcat: string | undefined
-  /** The broker JVMs' CPU, when the local stack runs them. */
-  readonly brokerCpu: (() => BrokerCpuReading) | undefined
+  /** The CPU of the local stack's broker JVMs (none read when it does not run them). */
+  readonly brokerCpu: () => BrokerCpuReading
   readonly children: Set<Child>
   /** Consumer groups and subject prefixes to delete at the end. */
   readonly groups: Set<string>
@@ -610,15 +610,13 @@ async function measureThroughput(
   const progress = (): Promise<number> =>
     pipeline === 'kcat' ? endOffsets(ctx.admin, outTopic) : committed(ctx.admin, group, ctx.input)
   let first: { t: number; n: number; cpu: number; broker: BrokerCpuReading } | undefined
-  const noBroker = { pids: '', seconds: 0 }
   /** The pipeline's CPU seconds (the child's; kcat's are not counted). */
   const cpu = (): number => (pipeline === 'kcat' ? 0 : (procCpuSeconds(child.pid) ?? 0))
-  const brokerCpu = (): BrokerCpuReading => ctx.brokerCpu?.() ?? noBroker
   let done: number | undefined
   let last = { t: performance.now(), n: 0 }
   let peakRss = 0
   let cpuDone = 0
-  let brokerDone = noBroker
+  let brokerDone = ctx.brokerCpu()
   try {
     while (done === undefined) {
       await sleep(POLL_MS)
@@ -626,11 +624,11 @@ async function measureThroughput(
       const t = performance.now()
       if (pipeline !== 'kcat') peakRss = Math.max(peakRss, procStatusMb(child.pid, 'VmRSS') ?? 0)
       if (k > last.n) last = { t, n: k }
-      if (first === undefined && k > 0) first = { t, n: k, cpu: cpu(), broker: brokerCpu() }
+      if (first === undefined && k > 0) first = { t, n: k, cpu: cpu(), broker: ctx.brokerCpu() }
       if (k >= n) {
         done = t
         cpuDone = cpu()
-        brokerDone = brokerCpu()
+        brokerDone = ctx.brokerCpu()
       } else if (!child.running && pipeline !== 'kcat')
         throw new Error(`${name} exited early:\n${child.tail.slice(-3000)}`)
       else if (t - last.t > 120_000)
@@ -736,9 +734,9 @@ interface BrokerCpuReading {
 
 /**
  * Reads the CPU of the local stack's broker JVMs: the single broker, or with `--cluster` the
- * cluster's controller and three brokers. Undefined when none runs here.
+ * cluster's controller and three brokers (no pids when none runs here).
  */
-function brokerCpuReader(cluster: boolean): (() => BrokerCpuReading) | undefined {
+function brokerCpuReader(cluster: boolean): () => BrokerCpuReading {
   const files = cluster
     ? ['controller', 'broker1', 'broker2', 'broker3'].map((n) =>
         join(ROOT, '.stack/cluster', n, 'node.pid'),
@@ -761,10 +759,10 @@ function brokerCpuReader(cluster: boolean): (() => BrokerCpuReading) | undefined
     }
     return { pids: pids.join(','), seconds }
   }
-  return read().pids === '' ? undefined : read
+  return read
 }
 
-/** Broker cores between two readings; none when a broker stopped or restarted in between. */
+/** Broker cores between two readings; none without brokers, or when one stopped or restarted. */
 function brokerCores(
   a: BrokerCpuReading,
   b: BrokerCpuReading,
@@ -967,7 +965,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     let produced = 0
     let producedS = 0
     let cpu0 = 0
-    let broker0: BrokerCpuReading | undefined
+    let broker0 = ctx.brokerCpu()
     let batches0 = 0
     let nextLog = 60
     const finished = new Promise<void>((resolve, reject) => {
@@ -978,7 +976,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
           if (t0 === 0) {
             t0 = m.at
             cpu0 = procCpuSeconds(child.pid) ?? 0
-            broker0 = ctx.brokerCpu?.()
+            broker0 = ctx.brokerCpu()
             void fetchText(`${base}/metrics`).then((text) => {
               batches0 =
                 text === undefined
@@ -1032,7 +1030,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
     await finished
     await failing
     const cpu1 = procCpuSeconds(child.pid) ?? 0
-    const broker1 = ctx.brokerCpu?.()
+    const broker1 = ctx.brokerCpu()
     loopDelay.disable()
     clearInterval(sampler)
     sampler = undefined
@@ -1116,10 +1114,7 @@ async function latencySoak(ctx: RunContext, rate: number): Promise<SoakRun> {
             ),
           }),
       processor_cpu_cores: round((cpu1 - cpu0) / producedS, 2),
-      ...optional(
-        'broker_cpu_cores',
-        broker0 && broker1 ? brokerCores(broker0, broker1, producedS) : undefined,
-      ),
+      ...optional('broker_cpu_cores', brokerCores(broker0, broker1, producedS)),
       bench_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 1),
       bench_loop_delay_max_ms: round(loopDelay.max / 1e6, 1),
       rss_samples: rss,
